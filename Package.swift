@@ -1,17 +1,18 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-
 let package = Package(
     name: "Rubble",
     products: [
+        // One import for the common case: re-exports every library module below.
+        .library(name: "Rubble", targets: ["Rubble"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Train", targets: ["Train"]),
         .library(name: "Zoo", targets: ["Zoo"]),
         .library(name: "Vision", targets: ["Vision"]),
         .library(name: "GradCAM", targets: ["GradCAM"]),
+        .library(name: "AtomicFiles", targets: ["AtomicFiles"]),
         .library(name: "KernelBench", targets: ["KernelBench"]),
         .library(name: "Screening", targets: ["Screening"]),
         .executable(name: "rubble", targets: ["rubble"]),
@@ -20,26 +21,26 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // OpenBLAS, loaded with dlopen after the core type is chosen (DESIGN.md §4).
+        .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "Vision", "GradCAM", "Screening", "AtomicFiles"]),
+        // OpenBLAS, loaded with dlopen after the core type is chosen (ARCHITECTURE.md §4).
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimise),
-        .target(name: "Layers", dependencies: ["Tensor"], swiftSettings: optimise),
-        .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Zoo", "AtomicFiles"], swiftSettings: optimise),
+        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "Layers", dependencies: ["Tensor"]),
+        .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Zoo", "AtomicFiles"]),
         // Writes files under a temporary name and renames them, so a crash never leaves half a file.
         .target(name: "AtomicFiles"),
         // libhdf5 (serial), libjpeg-turbo and libpng: small C shims (setjmp error handling, macros).
         .target(name: "CHDF5", linkerSettings: [.linkedLibrary("hdf5_serial")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
-        .target(name: "Zoo", dependencies: ["Tensor", "Layers", "CHDF5", "AtomicFiles"], swiftSettings: optimise),
-        .target(name: "Vision", dependencies: ["Tensor", "CJPEG", "CPNG", "AtomicFiles"], swiftSettings: optimise),
-        .target(name: "GradCAM", dependencies: ["Tensor", "Layers", "Vision", "AtomicFiles"], swiftSettings: optimise),
+        .target(name: "Zoo", dependencies: ["Tensor", "Layers", "CHDF5", "AtomicFiles"]),
+        .target(name: "Vision", dependencies: ["Tensor", "CJPEG", "CPNG", "AtomicFiles"]),
+        .target(name: "GradCAM", dependencies: ["Tensor", "Layers", "Vision", "AtomicFiles"]),
         // Screening a stream of photos: perceptual-hash de-duplication, filters, classification,
         // explanation and the human-verification report.
-        .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Train", "GradCAM", "AtomicFiles"],
-                swiftSettings: optimise),
+        .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Train", "GradCAM", "AtomicFiles"]),
         // The conv and sgemm cases timed by `rubble bench` and by the `Benchmarks/` suites.
-        .target(name: "KernelBench", dependencies: ["Tensor", "Layers"], swiftSettings: optimise),
+        .target(name: "KernelBench", dependencies: ["Tensor", "Layers"]),
         .executableTarget(
             name: "rubble",
             dependencies: [

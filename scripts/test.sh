@@ -1,13 +1,35 @@
 #!/usr/bin/env bash
-# Sets up (if needed) and runs the whole test suite, optimised with testing enabled (the numeric
-# loops run 10-100x slower in a debug build), plus the check of `rubble screen`'s report page in
-# headless Chromium (scripts/check-report.sh; installs chromium if missing; skip it locally with
-# RUBBLE_SKIP_BROWSER=1). The unit tests (XCTest only: there are no Swift Testing tests) run last
-# so their summary closes the output.
+# Sets up (if needed) and runs every check, as CI does (.ci/run calls exactly this):
+#   1. the report page of `rubble screen` in headless Chromium (scripts/check-report.sh; installs
+#      chromium if missing; skip it locally with RUBBLE_SKIP_BROWSER=1);
+#   2. Examples/ built and run by path and, against a tagged clone, by version
+#      (scripts/check-examples.sh; skip with RUBBLE_SKIP_EXAMPLES=1);
+#   3. the unit tests in a debug build, with every assertion on (in parallel, about a minute;
+#      skip with RUBBLE_SKIP_DEBUG=1);
+#   4. the whole unit-test suite, optimised (-O: preconditions and bounds checks stay on), with
+#      testing enabled — the same build as the README's first command. XCTest only (there are no
+#      Swift Testing tests); it runs last so its summary closes the output.
+# Arguments go to the last `swift test` (e.g. --filter ZooTests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+start=$(date +%s)
 if [ -z "${RUBBLE_SKIP_BROWSER:-}" ]; then
   scripts/check-report.sh
 fi
+if [ -z "${RUBBLE_SKIP_EXAMPLES:-}" ]; then
+  scripts/check-examples.sh
+fi
+if [ -z "${RUBBLE_SKIP_DEBUG:-}" ]; then
+  echo "test: the unit tests in a debug build, assertions on ($(date +%T))"
+  log=$(mktemp -t rubble-debug-tests.XXXXXX)
+  if ! swift test --disable-swift-testing --parallel --num-workers 2 >"$log" 2>&1; then
+    grep -E 'error|failed|Fatal|Crash' "$log" | head -60
+    echo "test: FAILED: the debug test pass (log: $log)" >&2
+    exit 1
+  fi
+  echo "test: debug pass: $(grep -c '^\[[0-9]*/[0-9]*\] Testing' "$log") tests passed"
+  rm -f "$log"
+fi
+echo "test: optimised build ($(date +%T), $(( $(date +%s) - start )) s so far)"
 swift test -c release -Xswiftc -enable-testing --disable-swift-testing "$@"

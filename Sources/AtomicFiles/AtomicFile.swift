@@ -13,8 +13,7 @@ public enum AtomicFile {
     public static func replace(_ url: URL, producing produce: (URL) throws -> Void) throws {
         let target = url.standardizedFileURL
         let directory = target.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(
-            ".\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let temporary = directory.appendingPathComponent(temporaryName(for: target.lastPathComponent))
         do {
             try produce(temporary)
             try flush(temporary.path, target: target.path)
@@ -28,6 +27,22 @@ public enum AtomicFile {
             throw error
         }
         flushDirectory(directory.path)
+    }
+
+    /// The hidden temporary name a write of `name` uses: `.<name>.<pid>.<random>.tmp`.
+    public static func temporaryName(for name: String) -> String {
+        ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+    }
+
+    /// The target name and the writer's process id of a name made by `temporaryName(for:)`,
+    /// or `nil` for any other name (so leftovers of an interrupted write can be cleaned up).
+    public static func parseTemporaryName(_ temporaryName: String) -> (target: String, pid: Int32)? {
+        guard temporaryName.hasPrefix("."), temporaryName.hasSuffix(".tmp") else { return nil }
+        let parts = temporaryName.dropFirst().dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid > 0,
+              UInt32(parts[parts.count - 1]) != nil else { return nil }
+        let target = parts.dropLast(2).joined(separator: ".")
+        return target.isEmpty ? nil : (target, pid)
     }
 
     /// Writes `data` to `url` atomically.

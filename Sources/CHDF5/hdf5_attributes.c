@@ -24,8 +24,10 @@ int64_t rh5_attr_name(rh5_id obj, uint64_t index, char *buf, size_t cap) {
                                        H5P_DEFAULT);
 }
 
-/* Opens an attribute with its file type and element count. */
+/* Opens an attribute with its file type and element count; refuses one with more than
+   RH5_MAX_ATTRIBUTE_ELEMENTS elements before anything is sized by that count. */
 static hid_t open_attribute(hid_t obj, const char *name, hid_t *type, hssize_t *count) {
+    rh5_clear_refusal();
     hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
     if (attr < 0) return -1;
     *type = H5Aget_type(attr);
@@ -38,6 +40,11 @@ static hid_t open_attribute(hid_t obj, const char *name, hid_t *type, hssize_t *
         H5Aclose(attr);
         RESTORE_ERRORS();
         return -1;
+    }
+    if ((uint64_t)*count > RH5_MAX_ATTRIBUTE_ELEMENTS) {
+        H5Tclose(*type);
+        H5Aclose(attr);
+        return rh5_refuse(RH5_REFUSED_TOO_LARGE, name);
     }
     return attr;
 }
@@ -74,8 +81,11 @@ int64_t rh5_attr_read_strings(rh5_id obj, const char *name, char **out, size_t *
         H5Tset_size(memtype, H5T_VARIABLE);
         pointers = calloc((size_t)n, sizeof(char *));
         if (!pointers || H5Aread(attr, memtype, pointers) < 0) goto done;
-        for (hssize_t i = 0; i < n; i++) total += (pointers[i] ? strlen(pointers[i]) : 0) + 1;
-        joined = malloc(total);
+        for (hssize_t i = 0; i < n; i++) {
+            total += (pointers[i] ? strlen(pointers[i]) : 0) + 1;
+            if (total > RH5_MAX_ATTRIBUTE_BYTES) break;
+        }
+        if (total <= RH5_MAX_ATTRIBUTE_BYTES) joined = malloc(total);
         if (joined) {
             size_t at = 0;
             for (hssize_t i = 0; i < n; i++) {
@@ -86,10 +96,19 @@ int64_t rh5_attr_read_strings(rh5_id obj, const char *name, char **out, size_t *
             }
         }
         for (hssize_t i = 0; i < n; i++) if (pointers[i]) H5free_memory(pointers[i]);
+        if (total > RH5_MAX_ATTRIBUTE_BYTES) {
+            rh5_refuse(RH5_REFUSED_TOO_LARGE, name);
+            goto done;
+        }
         if (!joined) goto done;
     } else {
         size_t size = H5Tget_size(type);
         if (size == 0) goto done;
+        /* n <= 2^20 and size <= 64 MiB, so neither product overflows. */
+        if (size > RH5_MAX_ATTRIBUTE_BYTES || (uint64_t)n * (size + 1) > RH5_MAX_ATTRIBUTE_BYTES) {
+            rh5_refuse(RH5_REFUSED_TOO_LARGE, name);
+            goto done;
+        }
         H5Tset_size(memtype, size);
         H5Tset_strpad(memtype, H5Tget_strpad(type));
         raw = malloc((size_t)n * size);

@@ -6,9 +6,16 @@
 #include "hdf5_private.h"
 
 int rh5_begin(void) {
+    static int plugins_off = 0;
     if (H5open() < 0) return -1;
     /* Errors become return values; the Swift side reads the stack with rh5_error_message. */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    /* A filter id libhdf5 does not know would make it dlopen a plugin from HDF5_PLUGIN_PATH:
+       never (rh5_dataset_check refuses such datasets anyway). */
+    if (!plugins_off) {
+        if (H5PLset_loading_state(0) < 0) return -1;
+        plugins_off = 1;
+    }
     return 0;
 }
 
@@ -108,7 +115,11 @@ int rh5_close(rh5_id id) {
     return status < 0 ? -1 : 0;
 }
 
-rh5_id rh5_group_open(rh5_id loc, const char *path) { return H5Gopen2(loc, path, H5P_DEFAULT); }
+rh5_id rh5_group_open(rh5_id loc, const char *path) {
+    rh5_clear_refusal();
+    if (rh5_check_path(loc, path) < 0) return -1;
+    return H5Gopen2(loc, path, rh5_group_access());
+}
 
 static hid_t intermediate_groups(void) {
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
@@ -131,37 +142,25 @@ rh5_id rh5_group_create(rh5_id loc, const char *path) {
 }
 
 int rh5_exists(rh5_id loc, const char *path) {
+    rh5_clear_refusal();
     if (!path || !*path || strcmp(path, ".") == 0 || strcmp(path, "/") == 0) return 1;
-    size_t n = strlen(path);
-    char *prefix = malloc(n + 1);
-    if (!prefix) return -1;
-    memcpy(prefix, path, n + 1);
-    /* H5Lexists wants every intermediate link to exist: check one component at a time. */
-    int result = 1;
-    for (size_t i = 1; i <= n && result == 1; i++) {
-        if (i == n || path[i] == '/') {
-            char saved = prefix[i];
-            prefix[i] = 0;
-            if (H5Lexists(loc, prefix, H5P_DEFAULT) <= 0) result = 0;
-            prefix[i] = saved;
-        }
-    }
-    if (result == 1 && H5Oexists_by_name(loc, path, H5P_DEFAULT) <= 0) result = 0;
-    free(prefix);
-    H5Eclear2(H5E_DEFAULT);
+    /* Every component must be a hard link (H5Lexists wants every intermediate link to exist,
+       and would follow soft and external ones). */
+    int result = rh5_check_path(loc, path);
+    if (result == 1 && H5Oexists_by_name(loc, path, rh5_link_access()) <= 0) result = 0;
+    if (result >= 0) H5Eclear2(H5E_DEFAULT);
     return result;
 }
 
 int rh5_object_kind(rh5_id loc, const char *path) {
     int exists = rh5_exists(loc, path);
     if (exists <= 0) return exists;
-    hid_t object = H5Oopen(loc, path, H5P_DEFAULT);
-    if (object < 0) return -1;
-    H5I_type_t type = H5Iget_type(object);
-    H5Oclose(object);
+    H5O_type_t type;
+    unsigned link_count;
+    if (rh5_object_info(loc, path, &type, &link_count) < 0) return -1;
     switch (type) {
-    case H5I_GROUP: return 1;
-    case H5I_DATASET: return 2;
+    case H5O_TYPE_GROUP: return 1;
+    case H5O_TYPE_DATASET: return 2;
     default: return 3;
     }
 }
@@ -179,7 +178,21 @@ int64_t rh5_child_name(rh5_id group, uint64_t index, char *buf, size_t cap) {
 
 void rh5_free(void *pointer) { free(pointer); }
 
-rh5_id rh5_dataset_open(rh5_id loc, const char *path) { return H5Dopen2(loc, path, H5P_DEFAULT); }
+rh5_id rh5_dataset_open(rh5_id loc, const char *path) {
+    rh5_clear_refusal();
+    if (rh5_check_path(loc, path) < 0) return -1;
+    hid_t dataset = H5Dopen2(loc, path, rh5_dataset_access());
+    if (dataset < 0) return -1;
+    /* Refused storage is never handed out, so nothing can read (or size) it by accident. */
+    int verdict = rh5_dataset_check(dataset, path, UINT64_MAX);
+    if (verdict != 0) {
+        SAVE_ERRORS(verdict < 0);
+        H5Dclose(dataset);
+        RESTORE_ERRORS();
+        return -1;
+    }
+    return dataset;
+}
 
 int rh5_dataset_shape(rh5_id dataset, uint64_t *dims, int cap) {
     hid_t space = H5Dget_space(dataset);
@@ -209,12 +222,24 @@ int rh5_dataset_type(rh5_id dataset, int *type_class, size_t *element_size) {
 }
 
 int rh5_dataset_read_f32(rh5_id dataset, float *values, uint64_t count) {
+    /* Chunks may be as large as the data, and at least 64 MiB (libhdf5 allocates one to read). */
+    uint64_t data_bytes = count > UINT64_MAX / 4 ? UINT64_MAX : count * 4;
+    uint64_t max_chunk = data_bytes > ((uint64_t)64 << 20) ? data_bytes : ((uint64_t)64 << 20);
+    if (rh5_dataset_check(dataset, "", max_chunk) != 0) return -1;
+    char type_name[64];
+    int is_f32 = rh5_dataset_element(dataset, type_name, sizeof type_name);
+    if (is_f32 < 0) return -1;
+    if (!is_f32) return rh5_refuse(RH5_REFUSED_ELEMENT_TYPE, type_name);
     hid_t space = H5Dget_space(dataset);
     if (space < 0) return -1;
     hssize_t n = H5Sget_simple_extent_npoints(space);
     H5Sclose(space);
     if (n < 0 || (uint64_t)n != count) return -1;
     if (n == 0) return 0;
+    int stored = rh5_dataset_is_stored(dataset);
+    if (stored < 0) return -1;
+    if (!stored) return rh5_refuse(RH5_REFUSED_NOT_STORED, "");
+    if (!values) return -1;
     return H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0 ? -1 : 0;
 }
 

@@ -18,8 +18,16 @@ public final class Conv2D: Layer {
 
     public init(name: String, inputChannels: Int, filters: Int, kernelSize: (Int, Int) = (3, 3),
                 stride: (Int, Int) = (1, 1), padding: Padding = .same, activation: Activation = .relu,
-                rng: inout SeededGenerator) {
-        precondition(activation != .softmax, "Conv2D supports linear and relu activations")
+                rng: inout SeededGenerator) throws {
+        guard activation != .softmax else {
+            throw LayerError.invalidConfiguration(layer: name, setting: "activation softmax",
+                                                  requirement: "is not supported by Conv2D (use linear or relu)")
+        }
+        for (setting, value) in [("kernel height", kernelSize.0), ("kernel width", kernelSize.1),
+                                 ("stride height", stride.0), ("stride width", stride.1),
+                                 ("input channels", inputChannels), ("filters", filters)] where value < 1 {
+            throw LayerError.invalidConfiguration(layer: name, setting: "\(setting) \(value)", requirement: "must be >= 1")
+        }
         self.name = name
         kernel = Parameter(name: "kernel", value: .glorotUniform(
             [kernelSize.0, kernelSize.1, inputChannels, filters], using: &rng))

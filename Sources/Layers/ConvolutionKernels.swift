@@ -1,7 +1,7 @@
 import Synchronization
 import Tensor
 
-/// The three GEMM-based passes of convolution (DESIGN.md §2), on raw NHWC/HWIO buffers: im2col
+/// The three GEMM-based passes of convolution (ARCHITECTURE.md §2), on raw NHWC/HWIO buffers: im2col
 /// + sgemm here, Winograd for 3x3 stride-1 layers where it pays (`Winograd*.swift`; the rule
 /// is `algorithm(for:_:filters:cachedKernel:)`).
 ///

@@ -8,7 +8,10 @@ public final class Dense: Layer {
     public let activation: Activation
 
     public init(name: String, inputSize: Int, outputSize: Int, activation: Activation = .linear,
-                rng: inout SeededGenerator) {
+                rng: inout SeededGenerator) throws {
+        for (setting, value) in [("input size", inputSize), ("units", outputSize)] where value < 1 {
+            throw LayerError.invalidConfiguration(layer: name, setting: "\(setting) \(value)", requirement: "must be >= 1")
+        }
         self.name = name
         kernel = Parameter(name: "kernel", value: .glorotUniform([inputSize, outputSize], using: &rng))
         bias = Parameter(name: "bias", value: Tensor(zeros: [outputSize]))

@@ -7,8 +7,12 @@ public final class Dropout: Layer {
     public let rate: Float
     private var rng: SeededGenerator
 
-    public init(name: String = "dropout", rate: Float, seed: UInt64 = 0) {
-        precondition((0..<1).contains(rate), "dropout rate \(rate) outside [0, 1)")
+    /// Throws `LayerError.invalidConfiguration` unless `rate` is in [0, 1) (a rate of 1 would
+    /// drop everything and train nothing).
+    public init(name: String = "dropout", rate: Float, seed: UInt64 = 0) throws {
+        guard (0..<1).contains(rate) else {
+            throw LayerError.invalidConfiguration(layer: name, setting: "rate \(rate)", requirement: "must be in [0, 1)")
+        }
         self.name = name
         self.rate = rate
         rng = SeededGenerator(seed: seed)

@@ -5,14 +5,30 @@ public final class Sequential: LayerContainer {
     public let name: String
     public private(set) var layers: [any Layer]
 
-    public init(name: String = "sequential", _ layers: [any Layer]) {
+    /// Throws `LayerError.duplicateLayerName` when two layers (at any depth) share a name:
+    /// weights files, freezing and Grad-CAM find layers by name.
+    public init(name: String = "sequential", _ layers: [any Layer]) throws {
         self.name = name
         self.layers = layers
+        try Self.checkUniqueNames(flattenedLayers, model: name)
+    }
+
+    /// Adds `layer` at the end; throws `LayerError.duplicateLayerName` if its name (or a
+    /// nested layer's) is taken.
+    public func append(_ layer: any Layer) throws {
+        try Self.checkUniqueNames(flattenedLayers + ((layer as? any LayerContainer)?.flattenedLayers ?? [layer]),
+                                  model: name)
+        layers.append(layer)
+    }
+
+    static func checkUniqueNames(_ layers: [any Layer], model: String) throws {
+        var seen = Set<String>()
+        for layer in layers where !seen.insert(layer.name).inserted {
+            throw LayerError.duplicateLayerName(layer.name, model: model)
+        }
     }
 
     public var parameters: [Parameter] { layers.flatMap { $0.parameters } }
-
-    public func append(_ layer: any Layer) { layers.append(layer) }
 
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         var x = input

@@ -3,7 +3,7 @@ import Synchronization
 /// Scratch buffers (im2col columns and the like) reused across calls, so hot loops do not
 /// allocate or page-fault fresh memory each time.
 public final class Workspace: Sendable {
-    /// Upper bound on one column buffer, in bytes (DESIGN.md §4: 32 MB). It is a maximum:
+    /// Upper bound on one column buffer, in bytes (ARCHITECTURE.md §4: 32 MB). It is a maximum:
     /// the kernels pick smaller chunks where that is faster (see `ConvolutionKernels`). Tests
     /// lower it with `Workspace.$capBytes.withValue(...)` to force many chunks.
     @TaskLocal public static var capBytes = 32 << 20

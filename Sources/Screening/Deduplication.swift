@@ -118,13 +118,18 @@ public struct DedupReport: Sendable {
 ///
 /// Photos are taken in sorted path order, so the kept photo of each group is its first in that
 /// order. Exact copies are found by SHA-256 of the file bytes before decoding; the others are
-/// decoded at full size (so hashes equal Python imagehash's) and compared through a
-/// ``DuplicateIndex``. Unreadable files are listed, never fatal. Memory stays small: only
-/// hashes are kept, photos are decoded a batch at a time.
+/// decoded at full size (the smallest decode that gives Python imagehash's exact hashes: its
+/// thumbnail is resampled from the full-size photo) and compared through a
+/// ``DuplicateIndex``. Unreadable files (and entries that are not read: see
+/// ``PhotoDirectory``) are listed, never fatal. Memory stays bounded: only hashes are kept,
+/// and each photo is decoded, hashed and dropped on one core before that core reads the next
+/// one, so at most one full-size decode per core is alive at a time, whatever the batch size.
 public struct Deduplicator: Sendable {
     public var hashKind: PerceptualHashKind
     public var threshold: Int
     public var batchSize: Int
+    /// Follow symbolic links everywhere (see ``PhotoDirectory``).
+    public var followSymlinks = false
 
     public init(hashKind: PerceptualHashKind = .phash, threshold: Int = 10, batchSize: Int = 64) {
         self.hashKind = hashKind
@@ -133,7 +138,7 @@ public struct Deduplicator: Sendable {
     }
 
     public func run(_ directory: URL, times: inout StageTimes) throws -> DedupReport {
-        let files = try PhotoDirectory.scan(directory).map(\.file)
+        let files = try PhotoDirectory.scan(directory, followSymlinks: followSymlinks).map(\.file)
         return run(files, directory: directory.relativePath, times: &times)
     }
 
@@ -156,7 +161,7 @@ public struct Deduplicator: Sendable {
                     let kept = representatives[r]
                     images.append(.init(path: path, status: .exact, digest: photo.digest, hash: nil,
                                         duplicateOf: kept.path, distance: d, error: nil))
-                case .ready(_, let hash):
+                case .ready(let hash, _):
                     switch index.add(digest: photo.digest!, hash: hash) {
                     case .unique:
                         let image = DedupReport.Image(path: path, status: .kept, digest: photo.digest, hash: hash,

@@ -1,27 +1,56 @@
 import Foundation
+import GradCAM
 import Tensor
+import Train
 import Vision
 
-/// Errors that stop a screening or de-duplication run (a bad photo never does).
+/// Errors that stop a screening or de-duplication run (a bad photo never does). Every one is
+/// raised before anything is written, except ``writeFailed(file:reason:)``.
 public enum ScreenError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The folder to screen is missing or not a folder.
     case notADirectory(String)
+    /// The folder to screen exists but cannot be listed (the reason, e.g. permission denied).
+    case unreadableFolder(String, reason: String)
     case invalidOption(String)
+    /// The output folder already holds `results.csv` or `report.html` of an earlier run (the
+    /// file named) and ``ScreenOptions/overwrite`` is off: nothing was written.
+    case outputHoldsResults(String)
+    /// The output path exists and is not a folder.
+    case outputNotAFolder(String)
     case writeFailed(file: String, reason: String)
 
     public var description: String {
         switch self {
-        case .notADirectory(let path): return "\(path): not a folder (or not readable)"
+        case .notADirectory(let path): return "\(path): not a folder (missing, or not a folder)"
+        case .unreadableFolder(let path, let reason): return "\(path): cannot read the folder (\(reason))"
         case .invalidOption(let message): return message
+        case .outputHoldsResults(let file):
+            return "\(file) already exists: the results of an earlier run are never replaced unasked; "
+                + "give --overwrite to replace them, or another output folder (nothing was written)"
+        case .outputNotAFolder(let path): return "\(path) exists and is not a folder: give a folder for the output"
         case .writeFailed(let file, let reason): return "\(file): cannot write (\(reason))"
         }
     }
 }
 
-/// One photo after the per-file work that needs no model: read, digest, size check, decode, hash.
+/// What the screen keeps of a decoded photo: the full-size decode is reduced to this as soon
+/// as it is hashed, so a batch holds small pictures only.
+public struct ReducedPhoto: Sendable {
+    /// The size the photo was decoded at (JPEGs: the DCT scale just above the model input).
+    public let decodedWidth: Int
+    public let decodedHeight: Int
+    /// The model input: `size * size * 3` floats (resized and preprocessed by the pipeline).
+    public let input: [Float]
+    /// The photo at its Grad-CAM panel tile size (nil when no panels are drawn).
+    public let thumbnail: RGBImage?
+}
+
+/// One photo after the per-file work that needs no model: read, digest, size check, decode,
+/// hash (and, for the screen, reduction to the model input and the panel thumbnail).
 public struct PreparedPhoto: Sendable {
     public enum State: Sendable {
-        /// Decoded and hashed, ready for the duplicate check and the model.
-        case ready(image: RGBImage, hash: PerceptualHash)
+        /// Decoded and hashed, ready for the duplicate check (and, with `reduced`, the model).
+        case ready(hash: PerceptualHash, reduced: ReducedPhoto?)
         /// Byte-identical to a photo of an earlier batch (its representative id and that photo's
         /// distance to it); not decoded.
         case knownCopy(representative: Int, distance: Int)
@@ -34,14 +63,15 @@ public struct PreparedPhoto: Sendable {
     public let file: PhotoFile
     public internal(set) var digest: SHA256Digest?
     public internal(set) var state: State = .failed("not processed")
-    /// Time spent on this file: reading and digesting, decoding, hashing (one core).
+    /// Whether the failure may go away once the file changes (empty, truncated, corrupt or
+    /// unreadable: what a file still being written looks like), so `--follow` retries it.
+    public internal(set) var mayChange = false
+    /// Time spent on this file: reading and digesting, decoding (and reducing), hashing (one core).
     public internal(set) var readSeconds = 0.0
     public internal(set) var decodeSeconds = 0.0
     public internal(set) var hashSeconds = 0.0
 
     public var seconds: Double { readSeconds + decodeSeconds + hashSeconds }
-
-    var data: Data?
 }
 
 /// Wall-clock time and item count of each stage of a run (for the images/s summary).
@@ -88,21 +118,32 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
     return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
-/// The model-free work on a batch of photos, spread over the cores in three phases (read and
-/// digest; decode; hash), each timed as one stage.
+/// The model-free work on a batch of photos, spread over the cores. Each photo goes through
+/// every step on one core — read and digest, header size check, decode, hash, reduction —
+/// and only what is reduced survives the step, so at most one full-size decode (and one
+/// file's bytes) per core is alive at a time, however large the batch or the photos.
+/// Stage times ("read+digest", "decode", "hash") share out the batch's wall time in
+/// proportion to the time the photos spent in each step.
 public struct PhotoPreparer: Sendable {
     /// The perceptual hash computed for each photo.
     public var hashKind: PerceptualHashKind = .phash
     /// Photos narrower or lower than this (from the header) are not decoded; 0 keeps all.
     public var minimumSide = 0
-    /// Decode JPEGs at the smallest DCT scale still at least this large (nil: full size, which
-    /// gives imagehash's exact hashes).
+    /// Decode at the smallest scale still at least this large on both sides (nil: full size,
+    /// which gives imagehash's exact hashes).
     public var decodeAtLeast: Int?
+    /// When set, each decoded photo is reduced to this pipeline's model input (``ReducedPhoto``).
+    public var modelInput: ImagePipeline?
+    /// When set (with ``modelInput``), also to a thumbnail at this panel layout's tile size.
+    public var thumbnail: GradCAMPanel?
 
-    public init(hashKind: PerceptualHashKind = .phash, minimumSide: Int = 0, decodeAtLeast: Int? = nil) {
+    public init(hashKind: PerceptualHashKind = .phash, minimumSide: Int = 0, decodeAtLeast: Int? = nil,
+                modelInput: ImagePipeline? = nil, thumbnail: GradCAMPanel? = nil) {
         self.hashKind = hashKind
         self.minimumSide = minimumSide
         self.decodeAtLeast = decodeAtLeast
+        self.modelInput = modelInput
+        self.thumbnail = thumbnail
     }
 
     /// Prepares `files`; `known` (a snapshot of the duplicate index) lets exact copies of
@@ -111,70 +152,100 @@ public struct PhotoPreparer: Sendable {
     public func prepare(_ files: [PhotoFile], known: DuplicateIndex? = nil, times: inout StageTimes) -> [PreparedPhoto] {
         var photos = files.map { PreparedPhoto(file: $0) }
         guard !photos.isEmpty else { return photos }
-        let minimumSide = minimumSide, decodeAtLeast = decodeAtLeast, hashKind = hashKind
+        let clock = ContinuousClock.now
+        let preparer = self
+        Self.each(&photos) { photo in preparer.prepare(&photo, known: known) }
+        let wall = seconds(since: clock)
+        let read = photos.reduce(0) { $0 + $1.readSeconds }, decode = photos.reduce(0) { $0 + $1.decodeSeconds }
+        let hash = photos.reduce(0) { $0 + $1.hashSeconds }
+        let busy = read + decode + hash
+        func share(_ part: Double) -> Double { busy > 0 ? wall * part / busy : 0 }
+        times.add("read+digest", items: photos.count, seconds: share(read))
+        times.add("decode", items: photos.filter { $0.decodeSeconds > 0 }.count, seconds: share(decode))
+        times.add("hash", items: photos.filter { $0.hashSeconds > 0 }.count, seconds: share(hash))
+        return photos
+    }
 
-        var clock = ContinuousClock.now
-        Self.each(&photos) { photo in
-            let start = ContinuousClock.now
-            defer { photo.readSeconds = seconds(since: start) }
+    /// Every step for one photo, on the calling thread.
+    func prepare(_ photo: inout PreparedPhoto, known: DuplicateIndex?) {
+        if let problem = photo.file.problem {
+            photo.state = .failed(problem)
+            return
+        }
+        var start = ContinuousClock.now
+        // The file's bytes live only inside this closure: gone once the photo is decoded.
+        let decoded: RGBImage? = { () -> RGBImage? in
             let data: Data
             do {
-                data = try Data(contentsOf: photo.file.url)  // not mapped: a file truncated meanwhile would SIGBUS
+                data = try POSIXPath.readFile(photo.file.fileSystemPath, followLinks: photo.file.followsLinks)
             } catch {
-                photo.state = .failed(ImageError.unreadable(file: photo.file.path, reason: Self.reason(error)).description)
-                return
+                let reason = (error as? POSIXPath.ReadFailure)?.reason ?? Self.reason(error)
+                photo.state = .failed(ImageError.unreadable(file: photo.file.path, reason: reason).description)
+                photo.mayChange = true
+                photo.readSeconds = seconds(since: start)
+                return nil
             }
             let digest = SHA256.hash(data)
             photo.digest = digest
             if let (r, d) = known?.exactMatch(digest) {
                 photo.state = .knownCopy(representative: r, distance: d)
-                return
+                photo.readSeconds = seconds(since: start)
+                return nil
             }
             do {
                 let size = try ImageDecoder.size(data: data, name: photo.file.path)
                 if size.width < minimumSide || size.height < minimumSide {
                     photo.state = .tooSmall(width: size.width, height: size.height)
-                    return
+                    photo.readSeconds = seconds(since: start)
+                    return nil
                 }
             } catch {
-                photo.state = .failed("\(error)")
-                return
+                fail(&photo, error)
+                photo.readSeconds = seconds(since: start)
+                return nil
             }
-            photo.data = data
-        }
-        let toDecode = photos.filter { $0.data != nil }.count
-        times.add("read+digest", items: photos.count, seconds: seconds(since: clock))
-
-        clock = ContinuousClock.now
-        var images = [RGBImage?](repeating: nil, count: photos.count)
-        images.withUnsafeMutableBufferPointer { out in
-            let out = UncheckedSendable(out)
-            Self.each(&photos) { photo, i in
-                guard let data = photo.data else { return }
-                photo.data = nil
-                let start = ContinuousClock.now
-                defer { photo.decodeSeconds = seconds(since: start) }
-                do {
-                    out.value[i] = try ImageDecoder.decode(data: data, name: photo.file.path,
-                                                           atLeast: decodeAtLeast.map { ($0, $0) })
-                } catch {
-                    photo.state = .failed("\(error)")
-                }
+            photo.readSeconds = seconds(since: start)
+            start = ContinuousClock.now
+            defer { photo.decodeSeconds = seconds(since: start) }
+            do {
+                return try ImageDecoder.decode(data: data, name: photo.file.path, atLeast: decodeAtLeast.map { ($0, $0) })
+            } catch {
+                fail(&photo, error)
+                return nil
             }
-        }
-        times.add("decode", items: toDecode, seconds: seconds(since: clock))
+        }()
+        guard let image = decoded else { return }
+        start = ContinuousClock.now
+        let hash = PerceptualHash(hashKind, of: image)
+        photo.hashSeconds = seconds(since: start)
+        start = ContinuousClock.now
+        photo.state = .ready(hash: hash, reduced: reduce(image))
+        photo.decodeSeconds += seconds(since: start)
+    }
 
-        clock = ContinuousClock.now
-        let decoded = images.compactMap { $0 }.count
-        let shared = images
-        Self.each(&photos) { photo, i in
-            guard let image = shared[i] else { return }
-            let start = ContinuousClock.now
-            photo.state = .ready(image: image, hash: PerceptualHash(hashKind, of: image))
-            photo.hashSeconds = seconds(since: start)
+    /// The model input and thumbnail of a decoded photo (nil without ``modelInput``).
+    func reduce(_ image: RGBImage) -> ReducedPhoto? {
+        guard let pipeline = modelInput else { return nil }
+        let size = pipeline.imageSize
+        let length = size * size * 3
+        let input = [Float](unsafeUninitializedCapacity: length) { buffer, count in
+            ModelInput.write(image, height: size, width: size, method: pipeline.resize,
+                             preprocessing: pipeline.preprocessing, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<length]))
+            count = length
         }
-        times.add("hash", items: decoded, seconds: seconds(since: clock))
-        return photos
+        let small = thumbnail.map { layout -> RGBImage in
+            let (w, h) = layout.tileSize(for: image)
+            return image.width == w && image.height == h ? image : Resize.resized(image, width: w, height: h, method: .bilinear)
+        }
+        return ReducedPhoto(decodedWidth: image.width, decodedHeight: image.height, input: input, thumbnail: small)
+    }
+
+    private func fail(_ photo: inout PreparedPhoto, _ error: Error) {
+        photo.state = .failed("\(error)")
+        switch error as? ImageError {
+        case .empty?, .truncated?, .corrupt?, .unreadable?: photo.mayChange = true
+        default: photo.mayChange = false
+        }
     }
 
     static func reason(_ error: Error) -> String {

@@ -23,6 +23,15 @@ import Train
 ///   one row per marked photo, to feed retraining.
 /// When the script has run, `<main id="gallery">` carries `data-ready="1"` and
 /// `data-shown="N"` (the number of cards shown).
+///
+/// Markup safety (photo names and class names come from outside: a downloaded file, a weights
+/// file): every text and attribute goes through one HTML escaper (Train's `markupEscape`), the
+/// one JSON block inside `<script>` through ``ScriptJSON`` (`<`, `>`, `&`, U+2028, U+2029 as
+/// `\uXXXX`), and links are only ever relative paths (`./…`, `../…`) to the photos and to the
+/// panels the tool wrote, or `file:` URLs of photos it screened (``link(toPath:)``). A
+/// Content-Security-Policy meta tag allows the page's own inline script (by its SHA-256) and
+/// style, and images from files; nothing else (no other script, no network, no forms, no
+/// `<base>`).
 public struct ScreenReport {
     public static let fileName = "report.html"
 
@@ -32,9 +41,11 @@ public struct ScreenReport {
         public var label: String
         /// Positive-class probability.
         public var score: Float
-        /// Grad-CAM panel relative to the report, if written.
+        /// Grad-CAM panel relative to the report (`gradcam/<stem>_gradcam.png`), if written;
+        /// any other value is not linked.
         public var panel: String?
-        /// The original photo relative to the report (or absolute).
+        /// The link to the original photo, made by ``ScreenReport/link(toPath:)``: `./…`,
+        /// `../…` or `file:///…`; any other value is not linked.
         public var original: String
 
         public init(path: String, probabilities: [Float], label: String, score: Float, panel: String?, original: String) {
@@ -69,12 +80,62 @@ public struct ScreenReport {
         try AtomicFile.write(html(), to: url)
     }
 
-    /// A path for an `href`/`src`: each segment percent-encoded, then HTML-escaped.
-    static func href(_ path: String) -> String {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "?#%;")
-        return markupEscape(path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path)
+    /// A URL reference to the file at `path` (bytes; relative to the report, or absolute):
+    /// every byte but `A-Z a-z 0-9 - . _ ~` and "/" percent-encoded (so `:`, `?`, `#`, `%` and
+    /// names that are not UTF-8 cannot change what the link means); a relative path starts
+    /// with `./` or `../` (never a scheme such as `javascript:`), an absolute one becomes a
+    /// `file://` URL.
+    public static func link(toPath path: [UInt8]) -> String {
+        var encoded = ""
+        for byte in path {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                 UInt8(ascii: "~"), UInt8(ascii: "/"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                encoded += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
+            }
+        }
+        if path.first == UInt8(ascii: "/") { return "file://" + encoded }
+        if encoded.hasPrefix("../") || encoded.hasPrefix("./") { return encoded }
+        return "./" + encoded
     }
+
+    /// ``link(toPath:)`` of a path given as text.
+    public static func link(toPath path: String) -> String { link(toPath: Array(path.utf8)) }
+
+    /// Whether `link` is one that ``link(toPath:)`` makes: `./`, `../` or `file:///` and
+    /// nothing but unreserved characters, "/" and percent escapes.
+    static func isSafeLink(_ link: String) -> Bool {
+        guard link.hasPrefix("./") || link.hasPrefix("../") || link.hasPrefix("file:///") else { return false }
+        let rest = link.hasPrefix("file:///") ? link.dropFirst(7) : Substring(link)
+        return rest.unicodeScalars.allSatisfy { c in
+            c.isASCII && (CharacterSet.alphanumerics.contains(c) || "-._~/%".unicodeScalars.contains(c))
+        }
+    }
+
+    /// The `href`/`src` value for the original photo (nil: not linked).
+    static func originalHref(_ item: Item) -> String? {
+        isSafeLink(item.original) ? markupEscape(item.original) : nil
+    }
+
+    /// The `href`/`src` value for a panel the tool wrote (nil: not linked).
+    static func panelHref(_ panel: String) -> String? {
+        guard panel.hasPrefix("gradcam/"), !panel.contains("/../"), !panel.hasSuffix("/..") else { return nil }
+        return markupEscape(link(toPath: panel))
+    }
+
+    /// The Content-Security-Policy of the page: its own inline script (by hash) and style,
+    /// images from files (panels, photos); nothing else.
+    static var contentSecurityPolicy: String {
+        let digest = SHA256.hash(Data(scriptElementBody.utf8))
+        return "default-src 'none'; script-src 'sha256-\(Data(digest.bytes).base64EncodedString())'; "
+            + "style-src 'unsafe-inline'; img-src 'self' file:; base-uri 'none'; form-action 'none'"
+    }
+
+    /// Exactly what stands between `<script>` and `</script>` (what the CSP hash covers).
+    static var scriptElementBody: String { "\n" + script + "\n" }
 
     public func html() -> String {
         let positiveName = classNames[positive]
@@ -84,14 +145,19 @@ public struct ScreenReport {
             let name = (item.path as NSString).lastPathComponent
             let others = item.probabilities.enumerated().filter { $0.offset != positive }
                 .map { "\(markupEscape(classNames[$0.offset])) \(String(format: "%.3f", $0.element))" }.joined(separator: " · ")
+            let lazy = i >= 24 ? " loading=\"lazy\"" : ""
+            let original = Self.originalHref(item)
             let picture: String
-            if let panel = item.panel {
-                picture = "<a class=\"pic\" href=\"\(Self.href(panel))\" target=\"_blank\"><img src=\"\(Self.href(panel))\" "
-                    + "alt=\"Grad-CAM of \(markupEscape(name))\"\(i >= 24 ? " loading=\"lazy\"" : "")></a>"
+            if let panel = item.panel.flatMap(Self.panelHref) {
+                picture = "<a class=\"pic\" href=\"\(panel)\" target=\"_blank\" rel=\"noopener\"><img src=\"\(panel)\" "
+                    + "alt=\"Grad-CAM of \(markupEscape(name))\"\(lazy)></a>"
+            } else if let original {
+                picture = "<a class=\"pic\" href=\"\(original)\" target=\"_blank\" rel=\"noopener\"><img src=\"\(original)\" "
+                    + "alt=\"\(markupEscape(name))\"\(lazy)></a>"
             } else {
-                picture = "<a class=\"pic\" href=\"\(Self.href(item.original))\" target=\"_blank\"><img src=\"\(Self.href(item.original))\" "
-                    + "alt=\"\(markupEscape(name))\"\(i >= 24 ? " loading=\"lazy\"" : "")></a>"
+                picture = "<div class=\"pic\"></div>"
             }
+            let originalLink = original.map { " · <a href=\"\($0)\" target=\"_blank\" rel=\"noopener\">original</a>" } ?? ""
             cards += """
             <article class="card" data-path="\(markupEscape(item.path))" data-name="\(markupEscape(name))" \
             data-p="\(String(format: "%.6f", item.score))" data-label="\(markupEscape(item.label))">
@@ -100,8 +166,7 @@ public struct ScreenReport {
             <div class="name" title="\(markupEscape(item.path))">\(markupEscape(name))</div>
             <div class="prob"><span class="bar"><span style="width:\(String(format: "%.1f", item.score * 100))%"></span></span>
             p(\(markupEscape(positiveName))) = <b>\(String(format: "%.3f", item.score))</b></div>
-            <div class="small">label <b>\(markupEscape(item.label))</b>\(others.isEmpty ? "" : " · " + others) · \
-            <a href="\(Self.href(item.original))" target="_blank">original</a></div>
+            <div class="small">label <b>\(markupEscape(item.label))</b>\(others.isEmpty ? "" : " · " + others)\(originalLink)</div>
             <div class="small path">\(markupEscape(item.path))</div>
             <div class="verify"><button type="button" class="confirm">✓ Confirm</button>\
             <button type="button" class="reject">✗ Reject</button>\
@@ -114,8 +179,7 @@ public struct ScreenReport {
             """
         }
         let classOptions = classNames.map { "<option value=\"\(markupEscape($0))\">\(markupEscape($0))</option>" }.joined()
-        let classesJSON = (try? JSONSerialization.data(withJSONObject: classNames))
-            .map { String(decoding: $0, as: UTF8.self) }?.replacingOccurrences(of: "</", with: "<\\/") ?? "[]"
+        let classesJSON = ScriptJSON.encode(classNames)
         let generated = ISO8601DateFormatter().string(from: Date())
         let thresholdText = String(format: "%.2f", threshold)
         return """
@@ -123,6 +187,7 @@ public struct ScreenReport {
         <html lang="en">
         <head>
         <meta charset="utf-8">
+        <meta http-equiv="Content-Security-Policy" content="\(markupEscape(Self.contentSecurityPolicy))">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="generator" content="rubble screen">
         <title>\(markupEscape(title)): \(s.flagged) flagged of \(s.images)</title>
@@ -172,7 +237,7 @@ public struct ScreenReport {
         <h1>Flagged photos: <span class="hl">\(s.flagged)</span> with p(\(markupEscape(positiveName))) &ge; \(thresholdText)</h1>
         <div class="counts"><b>\(s.images)</b> photos screened in <b>\(markupEscape(directory))</b>: <b>\(s.classified)</b> classified, \
         <b>\(s.exactDuplicates)</b> exact and <b>\(s.nearDuplicates)</b> near duplicates dropped, <b>\(s.tooSmall)</b> too small, \
-        <b>\(s.unreadable)</b> unreadable · model \(markupEscape(model)) · \(running ? "run in progress (reload for new photos)" : "run finished") · \(generated)</div>
+        <b>\(s.unreadable)</b> unreadable\(s.nonFinite > 0 ? ", <b>\(s.nonFinite)</b> with non-finite model output" : "") · model \(markupEscape(model)) · \(running ? "run in progress (reload for new photos)" : "run finished") · \(generated)</div>
         </header>
         <nav class="controls">
         <span><label for="sort">Sort</label> <select id="sort">
@@ -193,9 +258,7 @@ public struct ScreenReport {
         <footer>Each panel: the photo, then one Grad-CAM heat map per class (red = regions that raised that class's score). \
         Confirm keeps the predicted label; Reject assigns another class. The CSV lists path,predicted,verified_label for every marked photo.</footer>
         <script type="application/json" id="classes">\(classesJSON)</script>
-        <script>
-        \(Self.script)
-        </script>
+        <script>\(Self.scriptElementBody)</script>
         </body>
         </html>
 
@@ -302,4 +365,39 @@ public struct ScreenReport {
       gallery.dataset.ready = "1";
     })();
     """#
+}
+
+/// JSON for a `<script>` element (`<script type="application/json">` or inline code): the
+/// text can never end the element or open an HTML comment (`</script>`, `<!--`), whatever
+/// strings it holds, and is also valid JavaScript source (U+2028 and U+2029, line terminators
+/// in JavaScript string literals before ES2019, are escaped).
+///
+/// `<`, `>`, `&`, U+2028 and U+2029 only ever occur inside JSON strings, where `\uXXXX` means
+/// the same character, so `JSON.parse` of the element's text gives back exactly the value.
+public enum ScriptJSON {
+    /// `value` (anything `JSONSerialization` takes, fragments included) as script-safe JSON;
+    /// "null" if it cannot be encoded.
+    public static func encode(_ value: Any) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]) else {
+            return "null"
+        }
+        return escape(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Escapes JSON text for a `<script>` element (see ``ScriptJSON``).
+    public static func escape(_ json: String) -> String {
+        var out = ""
+        out.reserveCapacity(json.utf8.count)
+        for c in json.unicodeScalars {
+            switch c {
+            case "<": out += "\\u003c"
+            case ">": out += "\\u003e"
+            case "&": out += "\\u0026"
+            case "\u{2028}": out += "\\u2028"
+            case "\u{2029}": out += "\\u2029"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
 }

@@ -16,7 +16,8 @@ public struct ScreenRow: Sendable, Equatable {
     public var label: String = ""
     /// Time spent on this photo (see ``ScreenResults``).
     public var milliseconds: Double = 0
-    /// Why the photo was not classified: unreadable, corrupt, unsupported, or too small.
+    /// Why the photo was not classified: unreadable, corrupt, unsupported, too small, not
+    /// read (a refused symbolic link, an unreadable folder), or a non-finite model output.
     public var error: String = ""
 
     /// Whether the screen flagged it: classified with positive-class probability >= threshold.
@@ -39,13 +40,20 @@ public struct ScreenRow: Sendable, Equatable {
 /// - a duplicate has `duplicate_of` (the kept photo) and empty probabilities and label; an exact
 ///   copy found by digest alone also has an empty `phash` (it was never decoded);
 /// - a photo that could not be read or decoded, or that is smaller than the minimum size, has
-///   the reason in `error` and empty probabilities and label;
+///   the reason in `error` and empty probabilities and label; so has a photo whose model
+///   output was not finite (NaN or infinite: never a label), and an entry that was not read
+///   at all (a folder that cannot be listed, a broken symbolic link, a link leading outside
+///   the screened folder, a photo-named pipe or device) — those also have an empty `digest`;
+/// - `path` (and `duplicate_of`) show file names as ``FileName/escape(_:)`` does: bytes that
+///   are not UTF-8 and control characters as `\xHH`, a backslash as `\\`;
 /// - `milliseconds` is the time spent on that photo: its own reading, digest, decoding and
 ///   hashing, plus an equal share of its batch's classification (and of the Grad-CAM work when
 ///   it was explained).
 /// Fields are RFC 4180 quoted when needed. The file is rewritten atomically (temporary file +
 /// rename), so a reader or a crash only ever sees a complete file with every row written so
 /// far. Rewriting is throttled once the file grows large (at most ~5% of the run's time).
+/// A photo screened again in `--follow` mode (it had failed as empty or truncated and then
+/// changed) gets its row replaced in place, so there is still one row per photo.
 public struct ScreenResults {
     public static let fileName = "results.csv"
     public let url: URL
@@ -78,6 +86,16 @@ public struct ScreenResults {
                      "\(row.probabilities.count) probabilities for \(classNames.count) classes")
         rows.append(row)
         lines.append(Self.line(row, classCount: classNames.count))
+    }
+
+    /// Puts `row` in place of the row at `index` (a photo screened again).
+    public mutating func replace(at index: Int, with row: ScreenRow) {
+        precondition(rows.indices.contains(index), "no row \(index) of \(rows.count)")
+        precondition(row.probabilities.isEmpty || row.probabilities.count == classNames.count,
+                     "\(row.probabilities.count) probabilities for \(classNames.count) classes")
+        rows[index] = row
+        lines[index] = Self.line(row, classCount: classNames.count)
+        flushedCount = -1
     }
 
     /// Rewrites the file if rows were added since the last write and the throttle allows it

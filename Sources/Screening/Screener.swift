@@ -1,6 +1,9 @@
 import AtomicFiles
 import Dispatch
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GradCAM
 import Layers
 import Tensor
@@ -31,8 +34,17 @@ public struct ScreenOptions: Sendable {
     public var pollInterval = 1.0
     /// Stop after this many seconds (the batch in progress is finished first).
     public var maxSeconds: Double?
+    /// With ``follow``: seconds a photo's size, modification time and identity must stay
+    /// unchanged (wall-clock time) before it is read; an empty file waits five times as long.
+    public var stableSeconds = 2.0
     /// Decode and hash the next batch on another thread while the model runs.
     public var overlap = true
+    /// Replace the `results.csv`, `report.html` and Grad-CAM panels of an earlier run in the
+    /// output folder; without it such a folder is refused before anything is written.
+    public var overwrite = false
+    /// Follow symbolic links, also to files and folders outside the screened folder (see
+    /// ``PhotoDirectory``); without it a link is read only when it leads to a photo inside.
+    public var followSymlinks = false
     /// A description of the model for the report.
     public var modelDescription = "model"
 
@@ -54,6 +66,9 @@ public struct ScreenSummary: Sendable {
     public var nearDuplicates = 0
     public var tooSmall = 0
     public var unreadable = 0
+    /// Photos the model was run on whose probabilities were not finite (NaN or infinite):
+    /// error rows, neither classified nor flagged.
+    public var nonFinite = 0
     public var seconds = 0.0
     public var stopped = false
     public var times = StageTimes(["read+digest", "decode", "hash", "dedup", "classify", "explain", "write"])
@@ -62,7 +77,12 @@ public struct ScreenSummary: Sendable {
     public var line: String {
         "\(images) photos: \(classified) classified, \(flagged) flagged, \(exactDuplicates) exact and "
             + "\(nearDuplicates) near duplicates, \(tooSmall) too small, \(unreadable) unreadable"
+            + (nonFinite > 0 ? ", \(nonFinite) with non-finite model output" : "")
     }
+
+    /// Whether the model was run on photos and gave non-finite output for every one of them
+    /// (broken weights: a run that classified nothing must not look like a clean one).
+    public var modelFailedOnEveryPhoto: Bool { nonFinite > 0 && classified == 0 }
 
     /// The per-stage table plus the end-to-end rate (photos handled per second of wall time).
     public var table: String { times.table(total: (images, seconds)) }
@@ -85,6 +105,19 @@ public struct ScreenSummary: Sendable {
 /// Stage times (``ScreenSummary/times``): read+digest, decode, hash (wall time of each
 /// parallel phase), dedup, classify (model input + forward, with the maps), explain (panels),
 /// write (results.csv and report.html).
+///
+/// Before anything is written, ``run(directory:shouldStop:)`` checks the folder to screen and
+/// the output folder: one that holds `results.csv` or `report.html` of an earlier run is
+/// refused unless ``ScreenOptions/overwrite`` (nothing of it is touched), and temporary files
+/// left in it by an interrupted atomic write (``OutputLeftovers``) are removed at the start.
+/// The output folder and its `gradcam/` are never screened, even when they lie inside the
+/// screened folder (or are it).
+///
+/// A photo whose probabilities come out NaN or infinite is an error row (never a label, never
+/// "not flagged"); ``ScreenSummary/modelFailedOnEveryPhoto`` tells a run where that happened to
+/// every photo the model saw. With ``ScreenOptions/follow``, a photo that failed as empty,
+/// truncated, corrupt or unreadable is screened again once the file changes and settles, and
+/// its row is replaced.
 ///
 /// Hashes are computed on the photo as decoded for the model: for JPEGs larger than twice the
 /// model input that is a reduced DCT scale, whose pHash can differ from imagehash's on the
@@ -110,6 +143,12 @@ public final class Screener {
     private var stems = Set<String>()
     private var summary = ScreenSummary()
     private let gradcamDirectory: URL
+    /// The resolved output folder, as bytes (for links from the report to the photos).
+    private var outputPath: [UInt8] = []
+    /// Rows of photos whose failure may go away when the file changes, by relative path.
+    private var retryRows: [String: Int] = [:]
+    /// Relative paths to hand to the watcher for a retry after the current batch.
+    private var newRetries: [String] = []
 
     public init(model: any Layer, pipeline: ImagePipeline, options: ScreenOptions, output: URL) throws {
         guard !options.classNames.isEmpty, options.positive >= 0, options.positive < options.classNames.count else {
@@ -117,6 +156,20 @@ public final class Screener {
         }
         guard options.threshold >= 0, options.threshold <= 1 else {
             throw ScreenError.invalidOption("threshold \(options.threshold) is not in [0, 1]")
+        }
+        guard options.batchSize >= 1 else { throw ScreenError.invalidOption("batch size \(options.batchSize) is not >= 1") }
+        guard (0...64).contains(options.duplicateThreshold) else {
+            throw ScreenError.invalidOption("duplicate threshold \(options.duplicateThreshold) is not in 0...64")
+        }
+        guard options.minimumSide >= 0 else { throw ScreenError.invalidOption("minimum side \(options.minimumSide) is not >= 0") }
+        guard options.pollInterval.isFinite, options.pollInterval > 0 else {
+            throw ScreenError.invalidOption("poll interval \(options.pollInterval) is not a positive number of seconds")
+        }
+        guard options.stableSeconds.isFinite, options.stableSeconds >= 0 else {
+            throw ScreenError.invalidOption("stable time \(options.stableSeconds) is not a number of seconds >= 0")
+        }
+        if let maxSeconds = options.maxSeconds, !(maxSeconds.isFinite && maxSeconds >= 0) {
+            throw ScreenError.invalidOption("maximum run time \(maxSeconds) is not a number of seconds >= 0")
         }
         self.model = model
         self.pipeline = pipeline
@@ -133,18 +186,52 @@ public final class Screener {
     /// The rows written so far.
     public var rows: [ScreenRow] { results.rows }
 
+    /// Refuses an output folder that is a file, or that holds the results of an earlier run
+    /// (`results.csv` or `report.html`) unless `overwrite`. Writes nothing.
+    public static func checkOutput(_ output: URL, overwrite: Bool) throws {
+        let folder = Array(output.standardizedFileURL.path.utf8)
+        if let info = POSIXPath.info(folder), info.st_mode & S_IFMT != S_IFDIR {
+            throw ScreenError.outputNotAFolder(output.path)
+        }
+        guard !overwrite else { return }
+        for name in [ScreenResults.fileName, ScreenReport.fileName] {
+            let file = output.appendingPathComponent(name)
+            if POSIXPath.linkInfo(Array(file.standardizedFileURL.path.utf8)) != nil {
+                throw ScreenError.outputHoldsResults(file.path)
+            }
+        }
+    }
+
     /// Screens `directory` until done (or, in follow mode, until `shouldStop` returns true or
     /// ``ScreenOptions/maxSeconds`` pass). Writes `results.csv`, `report.html` and `gradcam/`
     /// into the output folder (created if needed); returns the counts and stage times.
+    ///
+    /// - Throws: before writing anything, ``ScreenError/notADirectory(_:)`` or
+    ///   ``ScreenError/unreadableFolder(_:reason:)`` for `directory`,
+    ///   ``ScreenError/outputHoldsResults(_:)`` or ``ScreenError/outputNotAFolder(_:)`` for the
+    ///   output folder; later, ``ScreenError/writeFailed(file:reason:)``.
     public func run(directory: URL, shouldStop: @escaping () -> Bool = { false }) throws -> ScreenSummary {
         let start = ContinuousClock.now
+        // Everything is checked before the first byte is written.
+        try PhotoDirectory.checkFolder(directory)
+        try Self.checkOutput(output, overwrite: options.overwrite)
         do {
             try FileManager.default.createDirectory(at: gradcamDirectory, withIntermediateDirectories: true)
         } catch {
             throw ScreenError.writeFailed(file: gradcamDirectory.path, reason: PhotoPreparer.reason(error))
         }
+        outputPath = POSIXPath.realpath(Array(output.standardizedFileURL.path.utf8)) ?? Array(output.standardizedFileURL.path.utf8)
+        let leftovers = OutputLeftovers.remove(in: [output, gradcamDirectory])
+        if !leftovers.isEmpty {
+            warn("removed \(leftovers.count) temporary file\(leftovers.count == 1 ? "" : "s") left in \(output.path) by an interrupted run")
+        }
+        if options.overwrite { OutputLeftovers.removePanels(in: gradcamDirectory) }
         report.directory = directory.relativePath
-        var watcher = DirectoryWatcher(directory: directory, excluding: output, waitForStableFiles: options.follow)
+        var watcher = DirectoryWatcher(directory: directory, excluding: [output, gradcamDirectory],
+                                       waitForStableFiles: options.follow)
+        watcher.followSymlinks = options.followSymlinks
+        watcher.stableSeconds = options.stableSeconds
+        watcher.emptyStableSeconds = 5 * options.stableSeconds
         func timeUp() -> Bool { options.maxSeconds.map { seconds(since: start) >= $0 } ?? false }
         func stop() -> Bool { shouldStop() || timeUp() }
         try flush(force: true)  // header and an empty report right away
@@ -153,12 +240,17 @@ public final class Screener {
             let ready = try watcher.poll()
             if ready.isEmpty {
                 guard options.follow else { break }
+                // Idle: whatever the write throttle held back goes to disk now.
+                try flush(force: true)
                 // sleep in short slices so a stop request is seen quickly
-                let wake = ContinuousClock.now.advanced(by: .milliseconds(Int(options.pollInterval * 1000)))
-                while ContinuousClock.now < wake && !stop() { usleep(50_000) }
+                let interval = min(options.pollInterval, 86_400)  // finite and positive (checked in init)
+                let wake = ContinuousClock.now.advanced(by: .milliseconds(Int(interval * 1000)))
+                while ContinuousClock.now < wake && !stop() { usleep(useconds_t(min(50_000, interval * 1e6))) }
                 continue
             }
             try process(ready, stop: stop)
+            for key in newRetries { watcher.retryWhenChanged(key) }
+            newRetries.removeAll()
             summary.seconds = seconds(since: start)
         }
         summary.stopped = stop()
@@ -182,7 +274,8 @@ public final class Screener {
     private func startPreparing(_ files: [PhotoFile]) -> Pending {
         let pending = Pending()
         let preparer = PhotoPreparer(hashKind: .phash, minimumSide: options.minimumSide,
-                                     decodeAtLeast: pipeline.imageSize)
+                                     decodeAtLeast: pipeline.imageSize, modelInput: pipeline,
+                                     thumbnail: options.explain ? GradCAMPanel() : nil)
         let known = index
         let job = UncheckedSendable((pending, files, preparer, known))
         let work: @Sendable () -> Void = {
@@ -219,15 +312,20 @@ public final class Screener {
         if let pending { pending.done.wait() }
     }
 
-    /// Photo slots of a batch, in order: the row so far, and the image if it goes to the model.
+    /// Photo slots of a batch, in order: the row so far, and the reduced photo if it goes to
+    /// the model.
     private struct Slot {
-        var url: URL
+        var file: PhotoFile
         var row: ScreenRow
-        var image: RGBImage?
+        var reduced: ReducedPhoto?
         var seconds: Double
+        /// The row this one replaces (a retried photo).
+        var replaces: Int?
+        /// Whether to retry the photo when its file changes.
+        var retry = false
     }
 
-    /// Duplicate and size decisions, in path order. Returns the batch's rows, with the images
+    /// Duplicate and size decisions, in path order. Returns the batch's rows, with the photos
     /// to classify attached.
     private func decide(_ photos: [PreparedPhoto]) -> [Slot] {
         let clock = ContinuousClock.now
@@ -235,13 +333,20 @@ public final class Screener {
         for photo in photos {
             var row = ScreenRow(path: photo.file.path)
             row.digest = photo.digest?.hex ?? ""
-            var image: RGBImage?
+            var reduced: ReducedPhoto?
+            let replaces = retryRows.removeValue(forKey: photo.file.relativePath)
+            if replaces != nil {  // its earlier row counted as an unreadable photo
+                summary.images -= 1
+                summary.unreadable -= 1
+            }
+            var retry = false
             summary.images += 1
             switch photo.state {
             case .failed(let message):
                 row.error = message
                 summary.unreadable += 1
-                warn(message)
+                retry = options.follow && photo.mayChange
+                warn(message + (retry ? " (screened again if the file changes)" : ""))
             case .tooSmall(let w, let h):
                 row.error = "too small: \(w)x\(h) (minimum \(options.minimumSide) px per side)"
                 summary.tooSmall += 1
@@ -250,12 +355,12 @@ public final class Screener {
                 row.duplicateKind = "exact"
                 row.duplicateDistance = d
                 summary.exactDuplicates += 1
-            case .ready(let decoded, let hash):
+            case .ready(let hash, let photoReduced):
                 row.phash = hash.hex
                 switch index.add(digest: photo.digest!, hash: hash) {
                 case .unique:
                     representatives.append(photo.file.path)
-                    image = decoded
+                    reduced = photoReduced
                 case .exact(let r, let d):
                     row.duplicateOf = representatives[r]
                     row.duplicateKind = "exact"
@@ -268,7 +373,8 @@ public final class Screener {
                     summary.nearDuplicates += 1
                 }
             }
-            slots.append(Slot(url: photo.file.url, row: row, image: image, seconds: photo.seconds))
+            slots.append(Slot(file: photo.file, row: row, reduced: reduced, seconds: photo.seconds,
+                              replaces: replaces, retry: retry))
         }
         summary.times.add("dedup", items: photos.count, seconds: seconds(since: clock))
         return slots
@@ -294,32 +400,60 @@ public final class Screener {
         return ((0..<output.shape[0]).map { Array(values[$0 * k..<($0 + 1) * k]) }, nil)
     }
 
+    /// The batch tensor of the photos' model inputs.
+    private func batch(_ inputs: [[Float]]) -> Tensor {
+        let size = pipeline.imageSize, length = size * size * 3
+        return Tensor(unsafeUninitializedShape: Shape([inputs.count, size, size, 3])) { buffer in
+            for (n, input) in inputs.enumerated() {
+                precondition(input.count == length, "model input of \(input.count) values, expected \(length)")
+                input.withUnsafeBufferPointer { buffer.baseAddress!.advanced(by: n * length).update(from: $0.baseAddress!, count: length) }
+            }
+        }
+    }
+
     private func classify(_ slots: [Slot]) throws {
         var slots = slots
-        let chosen = slots.indices.filter { slots[$0].image != nil }
+        let chosen = slots.indices.filter { slots[$0].reduced != nil }
         if !chosen.isEmpty {
-            let images = chosen.map { slots[$0].image! }
             var clock = ContinuousClock.now
-            let (probabilities, explanations) = try forward(pipeline.tensor(images))
+            let (probabilities, explanations) = try forward(batch(chosen.map { slots[$0].reduced!.input }))
             let classifySeconds = seconds(since: clock)
-            summary.times.add("classify", items: images.count, seconds: classifySeconds)
+            summary.times.add("classify", items: chosen.count, seconds: classifySeconds)
             let k = probabilities.first?.count ?? 0
             guard k == options.classNames.count else {
                 throw ScreenError.invalidOption("the model has \(k) outputs but \(options.classNames.count) class names")
             }
             var flagged: [(slot: Int, explanation: ImageExplanation?)] = []
+            var classified = 0
             for (n, i) in chosen.enumerated() {
                 let p = probabilities[n]
+                slots[i].seconds += classifySeconds / Double(chosen.count)
+                guard p.allSatisfy(\.isFinite) else {
+                    // A NaN compares false with everything: as a label it would read "intact" and
+                    // never be flagged. It is an error, and says which values came out.
+                    let values = zip(options.classNames, p).map { "p_\($0)=\($1.isNaN ? "nan" : "\($1)")" }.joined(separator: ", ")
+                    let message = "\(slots[i].row.path): the model's output is not finite (\(values)): not classified; "
+                        + "the weights or the model are broken"
+                    slots[i].row.error = message
+                    summary.nonFinite += 1
+                    warn(message)
+                    continue
+                }
+                classified += 1
                 let best = p.indices.max { p[$0] < p[$1] } ?? 0
                 slots[i].row.probabilities = p
                 slots[i].row.label = options.classNames[best]
-                slots[i].seconds += classifySeconds / Double(images.count)
                 if p[options.positive] >= options.threshold {
                     slots[i].row.flagged = true
-                    flagged.append((i, explanations?[n]))
+                    var explanation = explanations?[n]
+                    if let e = explanation, !e.maps.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) {
+                        warn("\(slots[i].row.path): the Grad-CAM heat map is not finite; no panel drawn")
+                        explanation = nil
+                    }
+                    flagged.append((i, explanation))
                 }
             }
-            summary.classified += images.count
+            summary.classified += classified
             summary.flagged += flagged.count
             let explained = flagged.compactMap { f in f.explanation.map { (f.slot, $0) } }
             if !explained.isEmpty {
@@ -333,12 +467,23 @@ public final class Screener {
         for slot in slots {
             var row = slot.row
             row.milliseconds = slot.seconds * 1000
-            results.append(row)
+            let position: Int
+            if let replaced = slot.replaces {
+                results.replace(at: replaced, with: row)
+                position = replaced
+            } else {
+                position = results.rows.count
+                results.append(row)
+            }
+            if slot.retry {
+                retryRows[slot.file.relativePath] = position
+                newRetries.append(slot.file.relativePath)
+            }
             if row.flagged {
                 report.items.append(ScreenReport.Item(
                     path: row.path, probabilities: row.probabilities, label: row.label,
                     score: row.probabilities[options.positive], panel: row.panel,
-                    original: relativePath(of: slot.url)))
+                    original: ScreenReport.link(toPath: relativePath(of: slot.file.fileSystemPath))))
             }
         }
         reportDirty = true
@@ -351,7 +496,7 @@ public final class Screener {
         // Panels are drawn, PNG-encoded and written over the cores (encoding dominates).
         let jobs = zip(flagged, explanations).map { i, explanation in
             let path = slots[i].row.path
-            return (image: slots[i].image!, explanation: explanation, title: (path as NSString).lastPathComponent,
+            return (image: slots[i].reduced!.thumbnail!, explanation: explanation, title: (path as NSString).lastPathComponent,
                     url: gradcamDirectory.appendingPathComponent(GradCAMReport.panelFileName(stem: uniqueStem(for: path))))
         }
         var failures = [String?](repeating: nil, count: jobs.count)
@@ -384,25 +529,29 @@ public final class Screener {
     }
 
     /// `a`, then `a-2`, `a-3`, ... for photos with the same file name in different folders.
+    /// Backslashes (from escaped names) and control characters become "_" in file names.
     private func uniqueStem(for path: String) -> String {
-        let base = GradCAMReport.stem(of: URL(fileURLWithPath: path))
-        var stem = base, n = 1
-        while stems.contains(stem) {
+        let stem = GradCAMReport.stem(of: URL(fileURLWithPath: path))
+        let base = String(stem.unicodeScalars.map { $0 == "\\" || $0.value < 0x20 ? "_" : Character($0) })
+        var unique = base, n = 1
+        while stems.contains(unique) {
             n += 1
-            stem = "\(base)-\(n)"
+            unique = "\(base)-\(n)"
         }
-        stems.insert(stem)
-        return stem
+        stems.insert(unique)
+        return unique
     }
 
-    /// The photo's path relative to the output folder (for links in the report).
-    private func relativePath(of url: URL) -> String {
-        let target = url.standardizedFileURL.resolvingSymlinksInPath().pathComponents
-        let base = output.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+    /// The photo's path relative to the output folder (for links in the report), as bytes;
+    /// absolute when the two have only "/" in common.
+    private func relativePath(of path: [UInt8]) -> [UInt8] {
+        let target = path.split(separator: 0x2F).map(Array.init)
+        let base = outputPath.split(separator: 0x2F).map(Array.init)
         var common = 0
         while common < min(target.count, base.count) && target[common] == base[common] { common += 1 }
-        if common <= 1 { return url.standardizedFileURL.path }  // only "/" in common: absolute is clearer
-        return (Array(repeating: "..", count: base.count - common) + target[common...]).joined(separator: "/")
+        if common == 0 { return path }
+        let parts = Array(repeating: [UInt8]("..".utf8), count: base.count - common) + target[common...]
+        return Array(parts.joined(separator: [0x2F]))
     }
 
     private func flush(force: Bool) throws {

@@ -1,18 +1,27 @@
 import CBLAS
 
 /// The OpenBLAS binding: loaded on first use, after choosing AVX-512 kernels where the CPU
-/// has them (see DESIGN.md §4).
+/// has them (see ARCHITECTURE.md §4).
 public enum BLAS {
-    private static let loaded: Void = {
+    /// Why OpenBLAS could not be loaded (`nil` once it is).
+    private static let loadFailure: String? = {
         var message = [CChar](repeating: 0, count: 512)
-        if rubble_blas_load(&message, Int32(message.count)) != 0 {
-            let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            fatalError("Rubble: \(text)")
-        }
+        guard rubble_blas_load(&message, Int32(message.count)) != 0 else { return nil }
+        return String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }()
 
-    /// Loads OpenBLAS now (otherwise the first GEMM does).
-    public static func load() { _ = loaded }
+    /// Loads OpenBLAS now, or throws `BLASError.unavailable` saying why (the library is not
+    /// installed, the core type is unknown). Call it before work: a GEMM without OpenBLAS
+    /// cannot go on and stops the process.
+    public static func ensureLoaded() throws {
+        if let loadFailure { throw BLASError.unavailable(loadFailure) }
+    }
+
+    /// Loads OpenBLAS now (otherwise the first GEMM does); stops the process with the reason
+    /// if it cannot be loaded (see `ensureLoaded()` to handle that).
+    public static func load() {
+        if let loadFailure { fatalError("Rubble: OpenBLAS is unavailable: \(loadFailure)") }
+    }
 
     /// OpenBLAS' name for the kernels in use, e.g. "SkylakeX".
     public static var coreName: String { load(); return String(cString: rubble_blas_core_name()) }
@@ -42,5 +51,17 @@ public enum BLAS {
                      transposeB ? CblasTrans : CblasNoTrans,
                      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta,
                      c, Int32(ldc))
+    }
+}
+
+/// OpenBLAS is missing or refused to load.
+public enum BLASError: Error, CustomStringConvertible, Equatable, Sendable {
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case let .unavailable(reason):
+            return "OpenBLAS cannot be loaded: \(reason) (scripts/setup.sh installs Debian's libopenblas-dev)"
+        }
     }
 }

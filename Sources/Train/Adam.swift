@@ -28,7 +28,12 @@ public final class Adam: Optimizer {
 
     /// Keras' defaults: lr 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-7, no AMSGrad.
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7,
-                amsgrad: Bool = false) {
+                amsgrad: Bool = false) throws {
+        let check = HyperparameterCheck(optimizer: "Adam")
+        try check.nonNegative("learning rate", learningRate)
+        try check.unitInterval("beta1", beta1)
+        try check.unitInterval("beta2", beta2)
+        try check.positive("epsilon", epsilon)
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2

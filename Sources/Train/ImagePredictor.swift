@@ -23,7 +23,9 @@ public struct ImagePredictor {
     }
 
     /// Predicts `files` batch by batch, handing each result to `report` in input order.
-    /// A file that cannot be decoded is reported as a failure; the others still run.
+    /// A file that cannot be decoded is reported as a failure; the others still run. So is a
+    /// file whose probabilities are not finite (`InferenceError.nonFiniteOutput`): a NaN is
+    /// never handed on as a prediction.
     public func predict(_ files: [URL], report: (Prediction) throws -> Void) throws {
         var start = 0
         while start < files.count {
@@ -45,7 +47,10 @@ public struct ImagePredictor {
             for (file, result) in zip(batch, decoded) {
                 switch result {
                 case .success:
-                    try report(Prediction(file: file, probabilities: .success(probabilities[next]), milliseconds: perImage))
+                    let row = probabilities[next]
+                    let outcome: Result<[Float], any Error> = row.allSatisfy(\.isFinite)
+                        ? .success(row) : .failure(InferenceError.nonFiniteOutput(file: file.path))
+                    try report(Prediction(file: file, probabilities: outcome, milliseconds: perImage))
                     next += 1
                 case .failure(let error):
                     try report(Prediction(file: file, probabilities: .failure(error), milliseconds: 0))

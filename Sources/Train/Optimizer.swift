@@ -74,6 +74,8 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible {
     case unknownSlot(parameter: String, slot: String, known: [String])
     /// A snapshot for a different number of parameters.
     case parameterCountMismatch(expected: Int, got: Int)
+    /// A hyperparameter out of range: `RMSprop rho 1.5 must be in [0, 1)`.
+    case invalidHyperparameter(optimizer: String, name: String, value: Float, requirement: String)
 
     public var description: String {
         switch self {
@@ -85,7 +87,34 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible {
             return "optimizer state of parameter '\(parameter)' has unknown slot '\(slot)' (expected \(known))"
         case let .parameterCountMismatch(expected, got):
             return "optimizer snapshot holds \(got) parameter states for \(expected) parameters"
+        case let .invalidHyperparameter(optimizer, name, value, requirement):
+            return "\(optimizer) \(name) \(value) \(requirement)"
         }
+    }
+}
+
+/// The range checks the optimizers' initialisers share: each throws
+/// `OptimizerError.invalidHyperparameter` naming the optimizer, the value and the rule.
+struct HyperparameterCheck {
+    let optimizer: String
+
+    func positive(_ name: String, _ value: Float) throws {
+        guard value.isFinite && value > 0 else { throw fail(name, value, "must be a finite number > 0") }
+    }
+
+    func nonNegative(_ name: String, _ value: Float) throws {
+        guard value.isFinite && value >= 0 else { throw fail(name, value, "must be a finite number >= 0") }
+    }
+
+    /// A decay or momentum factor in [0, 1) (or [0, 1] when `closed`).
+    func unitInterval(_ name: String, _ value: Float, closed: Bool = false) throws {
+        guard value >= 0 && (closed ? value <= 1 : value < 1) else {
+            throw fail(name, value, closed ? "must be in [0, 1]" : "must be in [0, 1)")
+        }
+    }
+
+    private func fail(_ name: String, _ value: Float, _ requirement: String) -> OptimizerError {
+        .invalidHyperparameter(optimizer: optimizer, name: name, value: value, requirement: requirement)
     }
 }
 

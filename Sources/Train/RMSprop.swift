@@ -36,8 +36,12 @@ public final class RMSprop: Optimizer {
     /// Keras' defaults: lr 1e-3, rho 0.9, no momentum, epsilon 1e-7, not centered, and the
     /// current (Keras 3) epsilon placement.
     public init(learningRate: Float = 1e-3, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7,
-                centered: Bool = false, epsilonOutsideSquareRoot: Bool = false) {
-        precondition(momentum >= 0, "RMSprop momentum must be >= 0, got \(momentum)")
+                centered: Bool = false, epsilonOutsideSquareRoot: Bool = false) throws {
+        let check = HyperparameterCheck(optimizer: "RMSprop")
+        try check.nonNegative("learning rate", learningRate)
+        try check.unitInterval("rho", rho)
+        try check.unitInterval("momentum", momentum)
+        try check.positive("epsilon", epsilon)
         self.learningRate = learningRate
         self.rho = rho
         self.momentum = momentum

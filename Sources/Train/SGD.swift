@@ -21,8 +21,10 @@ public final class SGD: Optimizer {
     private var slots: SlotStore
 
     /// Keras' defaults: lr 0.01, no momentum, not Nesterov.
-    public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) {
-        precondition(momentum >= 0 && momentum <= 1, "SGD momentum must be in [0, 1], got \(momentum)")
+    public init(learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) throws {
+        let check = HyperparameterCheck(optimizer: "SGD")
+        try check.nonNegative("learning rate", learningRate)
+        try check.unitInterval("momentum", momentum, closed: true)
         self.learningRate = learningRate
         self.momentum = momentum
         self.nesterov = nesterov

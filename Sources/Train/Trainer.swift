@@ -31,6 +31,10 @@ public final class Trainer {
     public internal(set) var epochsWithoutImprovement = 0
     /// Whether the last `fit` ended because of early stopping.
     public private(set) var stoppedEarly = false
+    /// Whether the last `fit` ended because a callback asked it to.
+    public private(set) var stoppedByCallback = false
+    /// Set by `cancel()` from any thread, read between steps.
+    private let cancellation = CancellationRequest()
     /// The cache the last `fit` used (`nil` when it could not or was told not to cache).
     public internal(set) var featureCache: FeatureCache?
     /// Why the last `fit` did not cache, when it did not.
@@ -51,6 +55,12 @@ public final class Trainer {
 
     /// Epochs completed so far.
     public var completedEpochs: Int { history.records.count }
+
+    /// Asks a running `fit` (or the next one) to stop before its next step; safe to call from
+    /// any thread. `fit` then throws `TrainingError.cancelled` with the files of the last
+    /// completed epoch (checkpoint, history, best) intact, so `restoreCheckpoint(from:)`
+    /// continues from there.
+    public func cancel() { cancellation.request() }
 
     /// The outcome of one training step.
     public struct BatchResult: Sendable, Equatable {
@@ -113,12 +123,21 @@ public final class Trainer {
     /// best) are left as they were; `restoreCheckpoint(from:)` continues from there.
     ///
     /// Batches are decoded on a background thread, `prefetchDepth` ahead of the compute.
+    ///
+    /// Refuses data a classifier cannot learn from: fewer than two classes, a class without
+    /// training examples, or a model whose output width is not the number of classes.
+    ///
+    /// `callbacks` hear about every step and epoch; one that returns `.stop` from
+    /// `epochEnded` ends training after that epoch (as Keras' `model.stop_training = True`).
+    /// `cancel()` stops it before the next step.
     @discardableResult
-    public func fit(_ training: any LabelledExamples, validation: (any LabelledExamples)? = nil) throws -> History {
+    public func fit(_ training: any LabelledExamples, validation: (any LabelledExamples)? = nil,
+                    callbacks: [any TrainingCallback] = []) throws -> History {
         let config = configuration
         let classNames = training.classNames
         try config.validate(classes: classNames.count)
         guard training.count > 0 else { throw TrainingError.dataMismatch("no training examples") }
+        try Self.checkClasses(training)
         if let validation {
             guard validation.classNames == classNames else {
                 throw TrainingError.dataMismatch(
@@ -143,10 +162,14 @@ public final class Trainer {
             augmentation: config.effectiveAugmentation, monitor: monitor, trainingCount: training.count,
             classNames: classNames, inputShape: inputShape)
         if let restored = restoredSettings { try Self.check(settings, against: restored) }
-        let metadata = ModelMetadata(classNames: classNames, inputShape: inputShape)
+        try checkOutputWidth(inputShape: inputShape, classes: classNames.count)
+        var metadata = config.modelMetadata
+        metadata.classNames = classNames
+        metadata.inputShape = inputShape
         let files = try config.outputDirectory.map { try RunFiles(directory: $0) }
         let progress = TrainingProgress(mode: config.progress)
         stoppedEarly = false
+        stoppedByCallback = false
         looseSteps = 0
 
         // The cache of the frozen prefix's output, when the output cannot change.
@@ -203,6 +226,7 @@ public final class Trainer {
             var lossSum = 0.0, correct = 0, seen = 0
             do {
                 for (i, batch) in batches.enumerated() {
+                    if cancellation.consume() { throw TrainingError.cancelled(epoch: epoch, step: i + 1) }
                     let x = try loader.next()
                     let features = store != nil ? x : try split.features(x, training: true)
                     let result = try step(split, features: features, labels: batch.map { labels[$0] },
@@ -212,6 +236,9 @@ public final class Trainer {
                     seen += batch.count
                     progress.update(done: i + 1, of: batches.count, images: seen, loss: lossSum / Double(seen),
                                     accuracy: Double(correct) / Double(seen))
+                    for callback in callbacks {
+                        callback.batchEnded(epoch: epoch, step: i + 1, of: batches.count, result: result)
+                    }
                 }
             } catch {
                 loader.finish()
@@ -258,6 +285,12 @@ public final class Trainer {
                 try checkpoint(settings: settings).write(to: files.checkpoint)
             }
             progress.epochEnded(record, of: config.epochs, improved: improved, monitor: monitor)
+            let decisions = callbacks.map { $0.epochEnded(record, improved: improved, trainer: self) }
+            if decisions.contains(.stop) && completedEpochs < config.epochs {
+                stoppedByCallback = true
+                progress.message("stopped by a callback after epoch \(epoch)")
+                break
+            }
         }
         if let patience = config.earlyStoppingPatience, epochsWithoutImprovement >= patience,
            completedEpochs < config.epochs {
@@ -267,6 +300,33 @@ public final class Trainer {
         }
         if let files { try KerasWeights.save(model, to: files.final, metadata: metadata) }
         return history
+    }
+
+    /// At least two classes, each with a training example (a one-class "classifier" reaches
+    /// accuracy 1.0 and has learnt nothing).
+    /// `fit` calls it first; call it yourself to refuse such data before other work.
+    public static func checkClasses(_ training: any LabelledExamples) throws {
+        let names = training.classNames
+        guard names.count >= 2 else {
+            throw TrainingError.dataMismatch(
+                "the training data has \(names.count) class\(names.count == 1 ? " (\(names[0]))" : "es"); "
+                    + "a classifier needs at least 2, each with at least one example (one sub-folder per class)")
+        }
+        let empty = zip(names, training.classCounts).filter { $0.1 == 0 }.map(\.0)
+        guard empty.isEmpty else {
+            throw TrainingError.dataMismatch(
+                "no training examples of class\(empty.count == 1 ? "" : "es") \(empty.joined(separator: ", ")) "
+                    + "(each class needs at least one)")
+        }
+    }
+
+    /// The model's output must have one value per class.
+    func checkOutputWidth(inputShape: [Int], classes: Int) throws {
+        let output = try ShapeInference.outputShape(of: model, input: Shape([1] + inputShape))
+        guard output.rank == 2, output[1] == classes else {
+            throw TrainingError.dataMismatch(
+                "the model's output \(output) does not have one value per class: the data has \(classes) classes")
+        }
     }
 
     /// The monitor `fit` uses: without validation data a `val_` metric falls back to its

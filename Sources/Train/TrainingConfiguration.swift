@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Zoo
 
 /// How `Trainer.fit` runs: epochs, batching, class weights, caching, outputs.
 ///
@@ -38,19 +39,23 @@ public struct TrainingConfiguration: Sendable {
     /// The run directory: `history.csv`, `best.h5`, `weights.h5` (final) and `checkpoint/`.
     /// `nil` writes nothing.
     public var outputDirectory: URL?
-    /// Progress on standard error: a live line on a terminal, plain lines otherwise.
+    /// Progress on standard error. `.silent` by default: the library prints nothing unless
+    /// asked (the command-line tool asks for `.automatic`). `fit`'s `callbacks` report to code.
     public var progress: ProgressMode
     /// Batches prepared ahead of the compute by the background loader.
     public var prefetchDepth: Int
     /// `[height, width, channels]` written into the weights files' metadata; `nil` takes the
     /// shape of the first training example.
     public var inputShape: [Int]?
+    /// What the weights files `fit` writes say about the model (architecture, head,
+    /// preprocessing, positive class); `fit` fills in the class names and the input shape.
+    public var modelMetadata: ModelMetadata
 
     public init(epochs: Int = 10, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0,
                 classWeights: [Float]? = nil, augmentation: Augmentation? = nil, featureCache: Bool = true,
                 cacheMemoryBudget: Int = 2 << 30, cacheDirectory: URL? = nil, monitor: Monitor = .validationLoss,
-                earlyStoppingPatience: Int? = nil, outputDirectory: URL? = nil, progress: ProgressMode = .automatic,
-                prefetchDepth: Int = 2, inputShape: [Int]? = nil) {
+                earlyStoppingPatience: Int? = nil, outputDirectory: URL? = nil, progress: ProgressMode = .silent,
+                prefetchDepth: Int = 2, inputShape: [Int]? = nil, modelMetadata: ModelMetadata = ModelMetadata()) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -66,6 +71,7 @@ public struct TrainingConfiguration: Sendable {
         self.progress = progress
         self.prefetchDepth = prefetchDepth
         self.inputShape = inputShape
+        self.modelMetadata = modelMetadata
     }
 
     /// The augmentation actually applied: `nil` when absent or an identity.
@@ -162,6 +168,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case dataMismatch(String)
     /// A checkpoint could not be read or does not belong to this model / configuration.
     case checkpoint(String)
+    /// `Trainer.cancel()` stopped training before step `step` of `epoch`; the files of the
+    /// last completed epoch are intact.
+    case cancelled(epoch: Int, step: Int)
 
     public var description: String {
         switch self {
@@ -183,6 +192,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "data does not fit: \(message)"
         case let .checkpoint(message):
             return "checkpoint: \(message)"
+        case let .cancelled(epoch, step):
+            return "training was cancelled before step \(step) of epoch \(epoch); the last completed epoch's files are intact"
         }
     }
 }

@@ -12,8 +12,12 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     case truncated(file: String, detail: String)
     /// The data is damaged or invalid for its format (bad markers, checksums, compressed data).
     case corrupt(file: String, detail: String)
-    /// A valid file whose content cannot be turned into 8-bit RGB here, or that is too large.
+    /// A valid file whose content cannot be turned into 8-bit RGB here, or whose buffers do not
+    /// fit in memory.
     case unsupportedContent(file: String, detail: String)
+    /// The header's `width` x `height` exceeds `limit` pixels (``DecodeLimits/maximumPixels``):
+    /// refused before any pixel buffer was allocated (typically a decompression bomb).
+    case tooManyPixels(file: String, width: Int, height: Int, limit: Int)
     /// Encoding failed (invalid image or parameters).
     case encodingFailed(detail: String)
     /// Writing the encoded bytes to `file` failed.
@@ -24,7 +28,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case .unreadable(let file, _), .empty(let file), .unsupportedFormat(let file, _),
              .truncated(let file, _), .corrupt(let file, _), .unsupportedContent(let file, _),
-             .writeFailed(let file, _):
+             .tooManyPixels(let file, _, _, _), .writeFailed(let file, _):
             return file
         case .encodingFailed:
             return nil
@@ -45,6 +49,10 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): corrupt image (\(detail))"
         case .unsupportedContent(let file, let detail):
             return "\(file): cannot decode this image (\(detail))"
+        case .tooManyPixels(let file, let width, let height, let limit):
+            let pixels = ImageSizeArithmetic.product(width, height).map { " = \($0) pixels" } ?? ""
+            return "\(file): image of \(width)x\(height)\(pixels) exceeds the limit of \(limit) pixels "
+                + "per image; not decoded (raise the pixel limit only for trusted files)"
         case .encodingFailed(let detail):
             return "image encoding failed (\(detail))"
         case .writeFailed(let file, let reason):

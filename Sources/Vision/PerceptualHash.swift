@@ -168,6 +168,15 @@ public struct PerceptualHash: Hashable, Sendable, Comparable, CustomStringConver
         return PerceptualHash(matrix: low.map { $0 > median })
     }
 
+    /// The side to decode photos at for hashing: `ImageDecoder.decode(contentsOf: url,
+    /// atLeast: (decodeSide, decodeSide))` reduces large photos while decoding (JPEG DCT
+    /// scaling, PNG box filter), so a batch of photos is hashed in bounded memory. Photos below
+    /// twice this on a side decode at full size, with imagehash's exact hashes; from larger
+    /// ones the 32x32 thumbnail of the pHash stays within 2 levels (mean about 0.4) of the
+    /// full-size one, the same order as a JPEG decoded by another libjpeg, which moves a hash
+    /// by a few bits at most on smooth pictures (`HashDecodeSizeTests`).
+    public static let decodeSide = 256
+
     /// `cos(pi k (2n+1) / 64)` for k < 8, n < 32.
     private static let dctTable: [Double] = (0..<8).flatMap { k in
         (0..<32).map { n in cos(Double.pi * Double(k) * Double(2 * n + 1) / 64) }

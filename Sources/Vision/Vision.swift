@@ -2,14 +2,16 @@
 // `Tensor`, and back to a picture for Grad-CAM.
 //
 // - RGBImage: 8-bit RGB pixels, row-major HWC.
-// - ImageDecoder: JPEG (libjpeg-turbo, with DCT-domain downscaling) and PNG (libpng), the
-//   format sniffed from the magic bytes; failures are ImageError values that name the file.
+// - ImageDecoder: JPEG (libjpeg-turbo, with DCT-domain downscaling) and PNG (libpng, with a
+//   streaming box-filter reduction), the format sniffed from the magic bytes; a per-photo
+//   pixel limit (DecodeLimits, 50 MP) checked from the header; failures are ImageError values
+//   that name the file.
 // - ImageEncoder: PNG and JPEG to memory or, atomically, to a file.
 // - Resize / ResizeMethod: TensorFlow's half-pixel bilinear and PIL's nearest; float maps too.
 // - ModelInput / Preprocessing: images to `[batch, height, width, 3]`, resized and rescaled
 //   (x/255) or "caffe"-normalised in one pass, rows spread over the cores.
 // - ColorMap (matplotlib's jet) and Overlay (heat map blended over an image) for Grad-CAM.
 //
-// The C shims CJPEG and CPNG hold the only setjmp: libjpeg and libpng report errors with
-// longjmp, which must never jump over Swift frames. (No type here is named `Vision`: a type
+// The C shims CJPEG and CPNG (png_decode.c, png_reduce.c, png_encode.c) hold the only setjmp:
+// libjpeg and libpng report errors with longjmp, which must never jump over Swift frames. (No type here is named `Vision`: a type
 // named like its module breaks module-qualified names such as `Vision.ImageDecoder`.)

@@ -10,6 +10,13 @@ public enum Architecture: String, Sendable, CaseIterable {
     /// Dense(`hiddenUnits`) layer, all trainable.
     public func makeClassifier(imageSize size: Int, hiddenUnits: Int, classes: Int, dropoutRate: Float? = nil,
                                freezeThrough: String? = "block4", seed: UInt64 = 0) throws -> Sequential {
+        guard (minimumInputSize...ModelMetadata.maximumInputSize).contains(size) else {
+            throw ModelConfigurationError(model: rawValue, setting: "input size \(size)",
+                                          requirement: "must be in \(minimumInputSize)...\(ModelMetadata.maximumInputSize)")
+        }
+        for (setting, value) in [("hidden units", hiddenUnits), ("classes", classes)] where value < 1 {
+            throw ModelConfigurationError(model: rawValue, setting: "\(setting) \(value)", requirement: "must be >= 1")
+        }
         var rng = SeededGenerator(seed: seed)
         switch self {
         case .vgg16, .vgg19:
@@ -21,6 +28,15 @@ public enum Architecture: String, Sendable, CaseIterable {
             return try BaselineCNN.make(BaselineCNNConfiguration(inputSize: size, denseUnits: hiddenUnits,
                                                                  dropoutRate: dropoutRate, classes: classes),
                                         rng: &rng)
+        }
+    }
+
+    /// The smallest input side the architecture takes: VGG's five 2x2 poolings need 32; the
+    /// baseline CNN's four valid 3x3 convolutions, each followed by a 2x2 pooling, need 46.
+    public var minimumInputSize: Int {
+        switch self {
+        case .vgg16, .vgg19: return VGGConfiguration.minimumInputSize
+        case .baseline: return BaselineCNNConfiguration().minimumInputSize
         }
     }
 

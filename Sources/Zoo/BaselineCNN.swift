@@ -29,6 +29,19 @@ public struct BaselineCNNConfiguration: Sendable, Equatable {
     }
 
     public var inputShape: [Int] { [inputHeight, inputWidth, inputChannels] }
+
+    /// The smallest input side that leaves at least one pixel after the last pooling.
+    public var minimumInputSize: Int {
+        let shrink = padding == .valid ? 2 : 0
+        func survives(_ side: Int) -> Bool {
+            var s = side
+            for _ in filters { s = (s - shrink) / 2; if s < 1 { return false } }
+            return true
+        }
+        var side = 1
+        while !survives(side) { side += 1 }
+        return side
+    }
 }
 
 public enum BaselineCNN {
@@ -39,18 +52,18 @@ public enum BaselineCNN {
         var channels = c.inputChannels
         for (i, filters) in c.filters.enumerated() {
             let suffix = i == 0 ? "" : "_\(i)"
-            layers.append(Conv2D(name: "conv2d" + suffix, inputChannels: channels, filters: filters,
+            layers.append(try Conv2D(name: "conv2d" + suffix, inputChannels: channels, filters: filters,
                                  kernelSize: (3, 3), stride: (1, 1), padding: c.padding, activation: .relu, rng: &rng))
             layers.append(MaxPool2D(name: "max_pooling2d" + suffix))
             channels = filters
         }
         layers.append(Flatten(name: "flatten"))
-        let features = try ShapeInference.outputShape(of: Sequential(name: name, layers),
+        let features = try ShapeInference.outputShape(of: try Sequential(name: name, layers),
                                                       input: Shape([1] + c.inputShape)).count
-        layers.append(Dense(name: "dense", inputSize: features, outputSize: c.denseUnits, activation: .relu, rng: &rng))
-        if let rate = c.dropoutRate { layers.append(Dropout(name: "dropout", rate: rate)) }
-        layers.append(Dense(name: "dense_1", inputSize: c.denseUnits, outputSize: c.classes, activation: .softmax,
+        layers.append(try Dense(name: "dense", inputSize: features, outputSize: c.denseUnits, activation: .relu, rng: &rng))
+        if let rate = c.dropoutRate { layers.append(try Dropout(name: "dropout", rate: rate)) }
+        layers.append(try Dense(name: "dense_1", inputSize: c.denseUnits, outputSize: c.classes, activation: .softmax,
                             rng: &rng))
-        return Sequential(name: name, layers)
+        return try Sequential(name: name, layers)
     }
 }

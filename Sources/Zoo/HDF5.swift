@@ -9,6 +9,10 @@ import Tensor
 /// section can close itself). HDF5's own error printing is switched off; failures come back
 /// as `HDF5Error` carrying HDF5's message, and callers turn them into `WeightsError`s that
 /// name the file.
+///
+/// Hostile files (hostile input: Fuzz/README.md): the shim follows only hard links, opens only datasets
+/// stored in the file itself with built-in filters, never loads plugins, and bounds attribute
+/// sizes; what it refuses comes back as an `HDF5Error` with a `refusal`.
 enum HDF5 {
     private static let lock = NSRecursiveLock()
 
@@ -28,6 +32,44 @@ enum HDF5 {
         return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// What the shim refused in the last failed call (and clears it), with the object's path
+    /// resolved against `base` (the group or dataset the call was made on); `attribute` names
+    /// the attribute a call was reading.
+    static func takeRefusal(base: String, attribute: String? = nil) -> HDF5Refusal? {
+        var buffer = [CChar](repeating: 0, count: 1200)
+        let kind = rh5_take_refusal(&buffer, buffer.count)
+        guard kind != Int32(RH5_REFUSED_NONE) else { return nil }
+        let detail = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if kind == Int32(RH5_REFUSED_ELEMENT_TYPE) {
+            return HDF5Refusal(kind: .elementType(detail), object: base)
+        }
+        let object: String
+        if let attribute {
+            object = "\(base) (attribute '\(attribute)')"
+        } else if detail.isEmpty {
+            object = base
+        } else if detail.hasPrefix("/") {
+            object = detail
+        } else {
+            object = base == "/" ? "/" + detail : base + "/" + detail
+        }
+        let reasons: [Int32: WeightsRefusal] = [
+            Int32(RH5_REFUSED_SOFT_LINK): .softLink, Int32(RH5_REFUSED_EXTERNAL_LINK): .externalLink,
+            Int32(RH5_REFUSED_USER_LINK): .userDefinedLink, Int32(RH5_REFUSED_NAMED_DATATYPE): .namedDatatype,
+            Int32(RH5_REFUSED_UNKNOWN_OBJECT): .unknownObject, Int32(RH5_REFUSED_SHARED_OBJECT): .sharedObject,
+            Int32(RH5_REFUSED_VIRTUAL_DATASET): .virtualDataset,
+            Int32(RH5_REFUSED_EXTERNAL_STORAGE): .externalStorage, Int32(RH5_REFUSED_FILTER): .unsupportedFilter,
+            Int32(RH5_REFUSED_TOO_MANY_LINKS): .tooManyLinks, Int32(RH5_REFUSED_TOO_DEEP): .tooDeep,
+            Int32(RH5_REFUSED_TOO_LARGE): .tooLarge, Int32(RH5_REFUSED_NOT_STORED): .notStored,
+        ]
+        return HDF5Refusal(kind: .object(reasons[kind] ?? .unknownObject), object: object)
+    }
+
+    /// Names (of links, attributes) longer than this are refused.
+    static let maximumNameLength = 1 << 16
+    /// Groups with more members than this are refused.
+    static let maximumChildren = 1 << 20
+
     /// 1 when the file starts with an HDF5 signature, 0 when it does not, `nil` when it could
     /// not be checked.
     static func isHDF5(_ path: String) -> Bool? {
@@ -39,16 +81,42 @@ enum HDF5 {
     }
 }
 
-/// A failed HDF5 call: what was attempted and HDF5's explanation.
+/// A failed HDF5 call: what was attempted and HDF5's explanation, or what the shim refused.
 struct HDF5Error: Error, CustomStringConvertible {
     let operation: String
     let reason: String
+    var refusal: HDF5Refusal? = nil
 
-    var description: String { reason.isEmpty ? "cannot \(operation)" : "cannot \(operation): \(reason)" }
+    var description: String {
+        if let refusal { return "cannot \(operation): \(refusal)" }
+        return reason.isEmpty ? "cannot \(operation)" : "cannot \(operation): \(reason)"
+    }
 
-    /// Captures (and clears) HDF5's error stack for `operation`.
-    static func current(_ operation: String) -> HDF5Error {
-        HDF5Error(operation: operation, reason: HDF5.takeErrorMessage())
+    /// Captures (and clears) the shim's refusal and HDF5's error stack for `operation` on the
+    /// object at `base`.
+    static func current(_ operation: String, at base: String = "/", attribute: String? = nil) -> HDF5Error {
+        let refusal = HDF5.takeRefusal(base: base, attribute: attribute)
+        return HDF5Error(operation: operation, reason: HDF5.takeErrorMessage(), refusal: refusal)
+    }
+}
+
+/// An object the shim would not follow or read.
+struct HDF5Refusal: Equatable, CustomStringConvertible {
+    enum Kind: Equatable {
+        case object(WeightsRefusal)
+        /// Reading float32 from a dataset of another element type (its name).
+        case elementType(String)
+    }
+
+    let kind: Kind
+    /// Its absolute path in the file.
+    let object: String
+
+    var description: String {
+        switch kind {
+        case .object(let reason): return "refused '\(object)': \(reason)"
+        case .elementType(let type): return "'\(object)' holds \(type), not float32"
+        }
     }
 }
 
@@ -56,9 +124,10 @@ struct HDF5Error: Error, CustomStringConvertible {
 final class HDF5Handle: @unchecked Sendable {
     private(set) var id: rh5_id
 
-    /// Takes ownership of `id`, or throws HDF5's error for `operation` when it is invalid.
-    init(_ id: rh5_id, _ operation: @autoclosure () -> String) throws {
-        guard id >= 0 else { throw HDF5Error.current(operation()) }
+    /// Takes ownership of `id`, or throws HDF5's error (or the shim's refusal) for `operation`
+    /// on the object at `base` when it is invalid.
+    init(_ id: rh5_id, _ operation: @autoclosure () -> String, at base: @autoclosure () -> String = "/") throws {
+        guard id >= 0 else { throw HDF5Error.current(operation(), at: base()) }
         self.id = id
     }
 
@@ -100,12 +169,23 @@ final class HDF5File {
         }
     }
 
+    /// Walks the whole file before anything else reads it: refuses (an `HDF5Error` with a
+    /// `refusal`) any link that is not a hard link, any object that is not a group or a dataset
+    /// or is linked more than once, any dataset stored outside the file or through a plugin
+    /// filter, more than `maximumLinks` links and groups nested deeper than `maximumDepth`.
+    func checkStructure(maximumLinks: Int, maximumDepth: Int) throws {
+        try HDF5.locked {
+            let verdict = rh5_file_check(handle.id, UInt64(max(maximumLinks, 0)), Int32(clamping: maximumDepth))
+            if verdict != 0 { throw HDF5Error.current("check the file's structure", at: "/") }
+        }
+    }
+
     /// The root group `/`.
     var root: HDF5Group { get throws { try HDF5.locked { try group(at: "/") } } }
 
     fileprivate func group(at path: String) throws -> HDF5Group {
         HDF5Group(file: self, path: path,
-                  handle: try HDF5Handle(rh5_group_open(handle.id, path), "open group '\(path)'"))
+                  handle: try HDF5Handle(rh5_group_open(handle.id, path), "open group '\(path)'", at: "/"))
     }
 
     /// Flushes and closes; errors (a full disk) surface here rather than being lost.
@@ -136,21 +216,33 @@ final class HDF5Group {
     }
 
     func absolute(_ relative: String) -> String {
-        path == "/" ? "/" + relative : path + "/" + relative
+        if relative.hasPrefix("/") { return relative }
+        return path == "/" ? "/" + relative : path + "/" + relative
     }
 
-    /// Whether `relative` (any number of components) names an existing object.
+    /// Whether `relative` (any number of components) names an existing object reached through
+    /// hard links only (a path through any other link counts as absent).
     func exists(_ relative: String) -> Bool {
-        HDF5.locked { rh5_exists(handle.id, relative) > 0 }
+        HDF5.locked {
+            let result = rh5_exists(handle.id, relative)
+            if result < 0 { _ = HDF5.takeRefusal(base: path); _ = HDF5.takeErrorMessage() }
+            return result > 0
+        }
     }
 
-    func kind(of relative: String) -> HDF5ObjectKind? {
-        HDF5.locked {
+    /// What `relative` names; `nil` when it does not exist. A path through a soft, external or
+    /// user-defined link is refused (thrown), never followed.
+    func kind(of relative: String) throws -> HDF5ObjectKind? {
+        try HDF5.locked {
             switch rh5_object_kind(handle.id, relative) {
             case 1: return .group
             case 2: return .dataset
             case 3: return .other
-            default: _ = HDF5.takeErrorMessage(); return nil
+            case 0: return nil
+            default:
+                let error = HDF5Error.current("look up '\(absolute(relative))'", at: path)
+                if error.refusal != nil { throw error }
+                return nil
             }
         }
     }
@@ -158,7 +250,8 @@ final class HDF5Group {
     func group(_ relative: String) throws -> HDF5Group {
         try HDF5.locked {
             HDF5Group(file: file, path: absolute(relative),
-                      handle: try HDF5Handle(rh5_group_open(handle.id, relative), "open group '\(absolute(relative))'"))
+                      handle: try HDF5Handle(rh5_group_open(handle.id, relative), "open group '\(absolute(relative))'",
+                                             at: path))
         }
     }
 
@@ -176,7 +269,11 @@ final class HDF5Group {
     func children() throws -> [String] {
         try HDF5.locked {
             let count = rh5_child_count(handle.id)
-            guard count >= 0 else { throw HDF5Error.current("list group '\(path)'") }
+            guard count >= 0 else { throw HDF5Error.current("list group '\(path)'", at: path) }
+            guard count <= HDF5.maximumChildren else {
+                throw HDF5Error(operation: "list group '\(path)'",
+                                reason: "it has \(count) members, more than \(HDF5.maximumChildren)")
+            }
             return try (0..<UInt64(count)).map { index in
                 try Self.readName("list group '\(path)'") { rh5_child_name(handle.id, index, $0, $1) }
             }
@@ -187,7 +284,7 @@ final class HDF5Group {
         try HDF5.locked {
             HDF5Dataset(group: self, path: absolute(relative),
                         handle: try HDF5Handle(rh5_dataset_open(handle.id, relative),
-                                               "open dataset '\(absolute(relative))'"))
+                                               "open dataset '\(absolute(relative))'", at: path))
         }
     }
 
@@ -211,13 +308,17 @@ final class HDF5Group {
                          _ read: (UnsafeMutablePointer<CChar>?, Int) -> Int64) throws -> String {
         let length = read(nil, 0)
         guard length >= 0 else { throw HDF5Error.current(operation()) }
+        guard length <= HDF5.maximumNameLength else {
+            throw HDF5Error(operation: operation(), reason: "a name of \(length) bytes, more than \(HDF5.maximumNameLength)")
+        }
         var buffer = [CChar](repeating: 0, count: Int(length) + 1)
         guard read(&buffer, buffer.count) >= 0 else { throw HDF5Error.current(operation()) }
         return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
-/// A dataset: its shape, element type, and its values as float32.
+/// A dataset: its shape, element type, and its values as float32. Only datasets whose storage
+/// passed the shim's checks can be opened (see `HDF5`).
 final class HDF5Dataset {
     let group: HDF5Group
     let path: String
@@ -229,13 +330,28 @@ final class HDF5Dataset {
         self.handle = handle
     }
 
-    var shape: Shape {
+    /// The extents as stored (unsigned 64-bit; HDF5 allows up to 32 of them).
+    var dims: [UInt64] {
         get throws {
             try HDF5.locked {
-                var dims = [UInt64](repeating: 0, count: 32)
+                var dims = [UInt64](repeating: 0, count: Int(RH5_MAX_RANK))
                 let rank = rh5_dataset_shape(handle.id, &dims, Int32(dims.count))
-                guard rank >= 0 else { throw HDF5Error.current("read the shape of '\(path)'") }
-                return Shape(dims.prefix(Int(rank)).map { Int($0) })
+                guard rank >= 0, Int(rank) <= dims.count else {
+                    throw HDF5Error.current("read the shape of '\(path)'", at: path)
+                }
+                return Array(dims.prefix(Int(rank)))
+            }
+        }
+    }
+
+    /// The extents as a `Shape`, without a memory budget (the weights reader applies one, see
+    /// `TensorLimits`); throws when they cannot be a shape at all.
+    var shape: Shape {
+        get throws {
+            switch TensorLimits(maximumTensorBytes: .max).shape(try dims) {
+            case .success(let shape): return shape
+            case .failure(let problem):
+                throw HDF5Error(operation: "read the shape of '\(path)'", reason: problem.description)
             }
         }
     }
@@ -247,31 +363,62 @@ final class HDF5Dataset {
                 var typeClass: Int32 = 0
                 var size = 0
                 guard rh5_dataset_type(handle.id, &typeClass, &size) >= 0 else {
-                    throw HDF5Error.current("read the type of '\(path)'")
+                    throw HDF5Error.current("read the type of '\(path)'", at: path)
                 }
                 return (typeClass == Int32(RH5_CLASS_FLOAT), typeClass == Int32(RH5_CLASS_INTEGER), size)
             }
         }
     }
 
-    /// Whether the stored elements are numbers (float or integer) that convert to float32.
-    var isNumeric: Bool {
-        guard let type = try? elementType else { return false }
-        return type.isFloat || type.isInteger
+    /// Whether the elements are IEEE float32, and the stored type's name (`float32`, `float64`,
+    /// `int32`, `string`, ...).
+    var element: (isFloat32: Bool, name: String) {
+        get throws {
+            try HDF5.locked {
+                var buffer = [CChar](repeating: 0, count: 64)
+                let result = rh5_dataset_element(handle.id, &buffer, buffer.count)
+                guard result >= 0 else { throw HDF5Error.current("read the type of '\(path)'", at: path) }
+                let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                return (result == 1, name)
+            }
+        }
     }
 
-    /// The values converted to float32 (HDF5 converts float16/float64 on the fly), read
-    /// straight into the tensor's storage.
+    /// Refuses (an `HDF5Error` with a `refusal`) chunks larger than `maximumChunkBytes` (libhdf5
+    /// allocates a whole chunk to read one), and everything `rh5_dataset_check` refuses.
+    func checkStorage(maximumChunkBytes: Int) throws {
+        try HDF5.locked {
+            if rh5_dataset_check(handle.id, path, UInt64(max(maximumChunkBytes, 0))) != 0 {
+                throw HDF5Error.current("check the storage of '\(path)'", at: "/")
+            }
+        }
+    }
+
+    /// Whether every element is written in the file (unwritten chunks would read as fill values:
+    /// a small file could then make the reader allocate far more than it holds).
+    var isFullyStored: Bool {
+        get throws {
+            try HDF5.locked {
+                let result = rh5_dataset_is_stored(handle.id)
+                guard result >= 0 else { throw HDF5Error.current("check the storage of '\(path)'", at: path) }
+                return result == 1
+            }
+        }
+    }
+
+    /// The values, read straight into the tensor's storage. Only IEEE float32 datasets are
+    /// read (nothing is converted from float64, float16 or integers: refused with the type's
+    /// name), and only when fully stored in the file. `shape` must have passed `TensorLimits`.
     func read(shape: Shape) throws -> Tensor {
         try HDF5.locked {
-            guard isNumeric else {
-                throw HDF5Error(operation: "read '\(path)'", reason: "its elements are not numbers")
+            guard try isFullyStored else {
+                throw HDF5Error(operation: "read '\(path)'", reason: "", refusal: HDF5Refusal(kind: .object(.notStored), object: path))
             }
             return try Tensor(unsafeUninitializedShape: shape) { buffer in
                 guard rh5_dataset_read_f32(handle.id, buffer.baseAddress, UInt64(buffer.count)) >= 0 else {
                     // Leave no uninitialised floats behind, even on the error path.
                     buffer.initialize(repeating: 0)
-                    throw HDF5Error.current("read '\(path)'")
+                    throw HDF5Error.current("read '\(path)'", at: path)
                 }
             }
         }

@@ -11,7 +11,11 @@ extension HDF5Group {
     func attributeNames() throws -> [String] {
         try HDF5.locked {
             let count = rh5_attr_count(handle.id)
-            guard count >= 0 else { throw HDF5Error.current("list the attributes of '\(path)'") }
+            guard count >= 0 else { throw HDF5Error.current("list the attributes of '\(path)'", at: path) }
+            guard count <= HDF5.maximumChildren else {
+                throw HDF5Error(operation: "list the attributes of '\(path)'",
+                                reason: "it has \(count) attributes, more than \(HDF5.maximumChildren)")
+            }
             return try (0..<UInt64(count)).map { index in
                 try Self.readName("list the attributes of '\(path)'") { rh5_attr_name(handle.id, index, $0, $1) }
             }
@@ -29,7 +33,12 @@ extension HDF5Group {
             var typeClass: Int32 = 0
             var count: UInt64 = 0
             guard rh5_attr_info(handle.id, name, &typeClass, &count) >= 0 else {
-                throw HDF5Error.current("read attribute '\(name)' of '\(path)'")
+                throw HDF5Error.current("read attribute '\(name)' of '\(path)'", at: path, attribute: name)
+            }
+            // The shim refuses larger attributes; nothing below is sized by more.
+            guard count <= UInt64(RH5_MAX_ATTRIBUTE_ELEMENTS) else {
+                throw HDF5Error(operation: "read attribute '\(name)' of '\(path)'", reason: "",
+                                refusal: HDF5Refusal(kind: .object(.tooLarge), object: "\(path) (attribute '\(name)')"))
             }
             let kind: AttributeKind
             switch typeClass {
@@ -51,7 +60,8 @@ extension HDF5Group {
             if info.kind != .string {
                 guard info.count == 0 else {
                     throw HDF5Error(operation: "read attribute '\(name)' of '\(path)'",
-                                    reason: "it holds numbers, not strings")
+                                    reason: info.kind == .other ? "it holds neither strings nor numbers"
+                                        : "it holds numbers, not strings")
                 }
                 return []
             }
@@ -59,7 +69,9 @@ extension HDF5Group {
             var length = 0
             let count = rh5_attr_read_strings(handle.id, name, &joined, &length)
             defer { rh5_free(joined) }
-            guard count >= 0 else { throw HDF5Error.current("read attribute '\(name)' of '\(path)'") }
+            guard count >= 0 else {
+                throw HDF5Error.current("read attribute '\(name)' of '\(path)'", at: path, attribute: name)
+            }
             guard let joined, count > 0 else { return [] }
             let bytes = UnsafeRawBufferPointer(start: joined, count: length)
             return bytes.split(separator: 0, maxSplits: Int(count), omittingEmptySubsequences: false)
@@ -78,6 +90,10 @@ extension HDF5Group {
             while let chunk = try strings("\(name)\(index)") {
                 chunks += chunk
                 index += 1
+                guard chunks.count <= Int(RH5_MAX_ATTRIBUTE_ELEMENTS) else {
+                    throw HDF5Error(operation: "read attribute '\(name)' of '\(path)'", reason: "",
+                                    refusal: HDF5Refusal(kind: .object(.tooLarge), object: "\(path) (attribute '\(name)')"))
+                }
             }
             return index == 0 ? nil : chunks
         }
@@ -96,7 +112,9 @@ extension HDF5Group {
             }
             var values = [Int64](repeating: 0, count: max(info.count, 1))
             let count = rh5_attr_read_i64(handle.id, name, &values, values.count)
-            guard count >= 0 else { throw HDF5Error.current("read attribute '\(name)' of '\(path)'") }
+            guard count >= 0 else {
+                throw HDF5Error.current("read attribute '\(name)' of '\(path)'", at: path, attribute: name)
+            }
             return Array(values.prefix(Int(count)))
         }
     }

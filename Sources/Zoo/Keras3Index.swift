@@ -6,59 +6,67 @@ import Tensor
 /// `vars` group carries the layer's name in attribute `name`, and a nested model nests its
 /// own `layers/...` (`layers/functional/layers/conv2d_3/vars/0`).
 enum Keras3Index {
-    static func read(_ root: HDF5Group, file: String) throws -> [StoredLayer] {
+    static func read(_ root: HDF5Group, file: String, limits: TensorLimits = .default) throws -> [StoredLayer] {
         var layers: [StoredLayer] = []
         // A bare layer saved on its own keeps its variables in the root `vars`.
-        if root.kind(of: "vars") == .group, root.kind(of: "layers") != .group {
+        if try root.kind(of: "vars") == .group, try root.kind(of: "layers") != .group {
             let vars = try root.group("vars")
-            let weights = try variables(vars, path: "vars", className: nil)
+            let weights = try variables(vars, path: "vars", className: nil, file: file, limits: limits)
             if !weights.isEmpty {
                 layers.append(StoredLayer(name: try vars.string("name") ?? "", containers: [], keras3Path: "",
                                           weights: weights))
             }
         }
-        try walk(root, path: "", containers: [], into: &layers)
+        try walk(root, path: "", containers: [], file: file, limits: limits, into: &layers)
         return layers
     }
 
-    private static func walk(_ group: HDF5Group, path: String, containers: [String],
-                             into layers: inout [StoredLayer]) throws {
-        guard group.kind(of: "layers") == .group else { return }
+    private static func walk(_ group: HDF5Group, path: String, containers: [String], file: String,
+                             limits: TensorLimits, into layers: inout [StoredLayer]) throws {
+        guard try group.kind(of: "layers") == .group else { return }
+        // The file check bounds the depth (and refuses cycles); this keeps the recursion bounded
+        // on its own.
+        guard containers.count < KerasWeights.maximumDepth else {
+            throw WeightsError.refusedObject(file: file, object: group.path, reason: .tooDeep)
+        }
         let list = try group.group("layers")
         for child in try list.children().sorted(by: Keras3Naming.pathOrder) {
-            guard list.kind(of: child) == .group else { continue }
+            guard try list.kind(of: child) == .group else { continue }
             let layerGroup = try list.group(child)
             let childPath = (path.isEmpty ? "" : path + "/") + "layers/" + child
             var name = ""
             var weights: [StoredWeight] = []
-            if layerGroup.kind(of: "vars") == .group {
+            if try layerGroup.kind(of: "vars") == .group {
                 let vars = try layerGroup.group("vars")
                 name = try vars.string("name") ?? ""
-                weights = try variables(vars, path: childPath + "/vars", className: Keras3Naming.className(ofPath: child))
+                weights = try variables(vars, path: childPath + "/vars", className: Keras3Naming.className(ofPath: child),
+                                        file: file, limits: limits)
             }
-            let isContainer = layerGroup.kind(of: "layers") == .group
+            let isContainer = try layerGroup.kind(of: "layers") == .group
             if !isContainer || !weights.isEmpty {
                 layers.append(StoredLayer(name: name, containers: containers, keras3Path: childPath, weights: weights))
             }
             if isContainer {
                 try walk(layerGroup, path: childPath, containers: containers + [name.isEmpty ? child : name],
-                         into: &layers)
+                         file: file, limits: limits, into: &layers)
             }
         }
     }
 
     /// The datasets `0`, `1`, ... of a `vars` group, in index order. Conv and dense layers
     /// store kernel then bias, so those get their roles; others match by position.
-    private static func variables(_ vars: HDF5Group, path: String, className: String?) throws -> [StoredWeight] {
+    private static func variables(_ vars: HDF5Group, path: String, className: String?, file: String,
+                                  limits: TensorLimits) throws -> [StoredWeight] {
         let indices = try vars.children().compactMap { name -> Int? in
-            guard vars.kind(of: name) == .dataset, let index = Int(name), String(index) == name else { return nil }
+            guard try vars.kind(of: name) == .dataset, let index = Int(name), String(index) == name else { return nil }
             return index
         }.sorted()
         let roles = className.flatMap { Keras3Naming.variableRoles[$0] } ?? []
         return try indices.map { index in
             let name = String(index)
             return StoredWeight(name: name, role: index < roles.count ? roles[index] : nil,
-                                path: path + "/" + name, shape: try vars.dataset(name).shape)
+                                path: path + "/" + name,
+                                shape: try WeightsArchive.weightShape(try vars.dataset(name), file: file, limits: limits))
         }
     }
 }

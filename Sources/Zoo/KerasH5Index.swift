@@ -15,7 +15,8 @@ enum KerasH5Index {
         var layers: [StoredLayer]
     }
 
-    static func read(_ group: HDF5Group, file: String, fullModel: Bool, rootVersion: String?) throws -> Result {
+    static func read(_ group: HDF5Group, file: String, fullModel: Bool, rootVersion: String?,
+                     limits: TensorLimits = .default) throws -> Result {
         guard let layerNames = try group.stringList("layer_names") else {
             throw WeightsError.unknownLayout(file: file, reason: "no 'layer_names' attribute")
         }
@@ -23,9 +24,9 @@ enum KerasH5Index {
         var layers: [StoredLayer] = []
         var weightNames: [String] = []
         var extraGroups = ["top_level_model_weights"].filter { !layerNames.contains($0) }
-        extraGroups = extraGroups.filter { group.kind(of: $0) == .group }
+        extraGroups = try extraGroups.filter { try group.kind(of: $0) == .group }
         for layerName in layerNames + extraGroups {
-            guard group.kind(of: layerName) == .group else {
+            guard try group.kind(of: layerName) == .group else {
                 throw WeightsError.unknownLayout(
                     file: file, reason: "layer '\(layerName)' is listed in 'layer_names' but has no group")
             }
@@ -35,12 +36,12 @@ enum KerasH5Index {
             var own: [StoredWeight] = []
             var nested: [(name: String, containers: [String], weights: [StoredWeight])] = []
             for name in names {
-                guard layerGroup.kind(of: name) == .dataset else {
+                guard try layerGroup.kind(of: name) == .dataset else {
                     throw WeightsError.unknownLayout(
                         file: file,
                         reason: "weight '\(name)' of layer '\(layerName)' is listed in 'weight_names' but has no dataset")
                 }
-                let shape = try layerGroup.dataset(name).shape
+                let shape = try WeightsArchive.weightShape(try layerGroup.dataset(name), file: file, limits: limits)
                 let components = name.split(separator: "/").map(String.init)
                 let leaf = components.last ?? name
                 let weight = StoredWeight(name: name, role: role(of: leaf), path: prefix + layerName + "/" + name,

@@ -32,14 +32,14 @@ public enum TransferModel {
         var layers: [any Layer] = [
             base,
             Flatten(name: "flatten"),
-            Dense(name: "dense", inputSize: features, outputSize: head.hiddenUnits, activation: .relu, rng: &rng),
+            try Dense(name: "dense", inputSize: features, outputSize: head.hiddenUnits, activation: .relu, rng: &rng),
         ]
         if let rate = head.dropoutRate {
-            layers.append(Dropout(name: "dropout", rate: rate, seed: head.dropoutSeed))
+            layers.append(try Dropout(name: "dropout", rate: rate, seed: head.dropoutSeed))
         }
-        layers.append(Dense(name: "dense_1", inputSize: head.hiddenUnits, outputSize: head.classes,
+        layers.append(try Dense(name: "dense_1", inputSize: head.hiddenUnits, outputSize: head.classes,
                             activation: .softmax, rng: &rng))
-        return Sequential(name: name, layers)
+        return try Sequential(name: name, layers)
     }
 
     /// A VGG base (no top) with `head`, frozen through the layers whose names start with
@@ -50,7 +50,7 @@ public enum TransferModel {
                            rng: inout SeededGenerator) throws -> Sequential {
         var base = configuration
         base.includeTop = false
-        let model = try make(base: VGG.make(base, rng: &rng), inputShape: base.inputShape, head: head, name: name,
+        let model = try make(base: try VGG.make(base, rng: &rng), inputShape: base.inputShape, head: head, name: name,
                              rng: &rng)
         if let freezeThrough { try model.freeze(through: freezeThrough) }
         return model

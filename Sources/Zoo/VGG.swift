@@ -54,6 +54,9 @@ public struct VGGConfiguration: Sendable, Equatable {
         self.name = name ?? depth.rawValue
     }
 
+    /// The smallest input side: five 2x2 poolings need 32 pixels.
+    public static let minimumInputSize = 32
+
     /// `[height, width, channels]` of one input image.
     public var inputShape: [Int] { [inputHeight, inputWidth, inputChannels] }
 
@@ -67,16 +70,25 @@ public struct VGGConfiguration: Sendable, Equatable {
 
 public enum VGG {
     /// Builds the model; kernels Glorot-uniform and biases zero, as Keras initialises them.
-    public static func make(_ configuration: VGGConfiguration, rng: inout SeededGenerator) -> Sequential {
+    /// Throws `ModelConfigurationError` for widths that are not five positive numbers or an
+    /// input smaller than `VGGConfiguration.minimumInputSize`.
+    public static func make(_ configuration: VGGConfiguration, rng: inout SeededGenerator) throws -> Sequential {
         let c = configuration
-        precondition(c.widths.count == 5, "VGG needs 5 block widths, got \(c.widths)")
-        precondition(c.inputHeight >= 32 && c.inputWidth >= 32,
-                     "VGG's five 2x2 pools need an input of at least 32x32, got \(c.inputHeight)x\(c.inputWidth)")
+        guard c.widths.count == 5, c.widths.allSatisfy({ $0 >= 1 }) else {
+            throw ModelConfigurationError(model: c.name, setting: "widths \(c.widths)",
+                                          requirement: "must be five numbers >= 1 (one per block)")
+        }
+        let minimum = VGGConfiguration.minimumInputSize
+        guard c.inputHeight >= minimum && c.inputWidth >= minimum && c.inputChannels >= 1 else {
+            throw ModelConfigurationError(
+                model: c.name, setting: "input size \(c.inputHeight)x\(c.inputWidth)x\(c.inputChannels)",
+                requirement: "must be at least \(minimum)x\(minimum) (five 2x2 poolings)")
+        }
         var layers: [any Layer] = []
         var channels = c.inputChannels
         for (block, convolutions) in c.depth.convolutionsPerBlock.enumerated() {
             for index in 1...convolutions {
-                layers.append(Conv2D(name: "block\(block + 1)_conv\(index)", inputChannels: channels,
+                layers.append(try Conv2D(name: "block\(block + 1)_conv\(index)", inputChannels: channels,
                                      filters: c.widths[block], kernelSize: (3, 3), stride: (1, 1), padding: .same,
                                      activation: .relu, rng: &rng))
                 channels = c.widths[block]
@@ -86,27 +98,27 @@ public enum VGG {
         if c.includeTop {
             let features = c.featureShape.reduce(1, *)
             layers.append(Flatten(name: "flatten"))
-            layers.append(Dense(name: "fc1", inputSize: features, outputSize: c.fullyConnectedUnits,
+            layers.append(try Dense(name: "fc1", inputSize: features, outputSize: c.fullyConnectedUnits,
                                 activation: .relu, rng: &rng))
-            layers.append(Dense(name: "fc2", inputSize: c.fullyConnectedUnits, outputSize: c.fullyConnectedUnits,
+            layers.append(try Dense(name: "fc2", inputSize: c.fullyConnectedUnits, outputSize: c.fullyConnectedUnits,
                                 activation: .relu, rng: &rng))
-            layers.append(Dense(name: "predictions", inputSize: c.fullyConnectedUnits, outputSize: c.classes,
+            layers.append(try Dense(name: "predictions", inputSize: c.fullyConnectedUnits, outputSize: c.classes,
                                 activation: .softmax, rng: &rng))
         }
-        return Sequential(name: c.name, layers)
+        return try Sequential(name: c.name, layers)
     }
 
     public static func vgg16(inputSize: Int = 150, widths: [Int] = VGGConfiguration.standardWidths,
                              includeTop: Bool = false, classes: Int = 1000,
-                             rng: inout SeededGenerator) -> Sequential {
-        make(VGGConfiguration(depth: .vgg16, inputSize: inputSize, widths: widths, includeTop: includeTop,
+                             rng: inout SeededGenerator) throws -> Sequential {
+        try make(VGGConfiguration(depth: .vgg16, inputSize: inputSize, widths: widths, includeTop: includeTop,
                               classes: classes), rng: &rng)
     }
 
     public static func vgg19(inputSize: Int = 150, widths: [Int] = VGGConfiguration.standardWidths,
                              includeTop: Bool = false, classes: Int = 1000,
-                             rng: inout SeededGenerator) -> Sequential {
-        make(VGGConfiguration(depth: .vgg19, inputSize: inputSize, widths: widths, includeTop: includeTop,
+                             rng: inout SeededGenerator) throws -> Sequential {
+        try make(VGGConfiguration(depth: .vgg19, inputSize: inputSize, widths: widths, includeTop: includeTop,
                               classes: classes), rng: &rng)
     }
 }

@@ -1,4 +1,4 @@
-/// The Keras weights layouts this library reads (DESIGN.md §5 "Weights files").
+/// The Keras weights layouts this library reads (ARCHITECTURE.md §5 "Weights files").
 public enum WeightsLayout: Sendable, Equatable, CustomStringConvertible {
     /// Keras 1 names, as in the published ImageNet files
     /// (`vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5`): `block1_conv1/block1_conv1_W_1:0`,
@@ -40,22 +40,4 @@ public enum WeightsFormat: String, Sendable, CaseIterable {
     case keras2
     /// Keras 3 `.weights.h5` (Keras 3 wants that file name suffix).
     case keras3
-}
-
-/// Class names and input size that travel in the file as root attributes
-/// (`rubble_class_names`, `rubble_input_size` = `[height, width, channels]`). Keras ignores them.
-public struct ModelMetadata: Sendable, Equatable {
-    public var classNames: [String]?
-    /// `[height, width, channels]`.
-    public var inputShape: [Int]?
-
-    public init(classNames: [String]? = nil, inputShape: [Int]? = nil) {
-        self.classNames = classNames
-        self.inputShape = inputShape
-    }
-
-    public var isEmpty: Bool { classNames == nil && inputShape == nil }
-
-    static let classNamesAttribute = "rubble_class_names"
-    static let inputSizeAttribute = "rubble_input_size"
 }

@@ -14,12 +14,16 @@ public struct WeightsLoadOptions: Sendable, Equatable {
     public var allowMissingLayers: Bool
     /// Ignore file layers the model does not have — e.g. the top of a full ImageNet file.
     public var ignoreUnknownLayers: Bool
+    /// The most bytes one stored tensor may take (4 GiB by default) and the other shape checks
+    /// (`TensorLimits`); a dataset beyond them is `WeightsError.invalidShape`, before any read.
+    public var tensorLimits: TensorLimits
 
     public init(skipMismatchedShapes: Bool = false, allowMissingLayers: Bool = false,
-                ignoreUnknownLayers: Bool = false) {
+                ignoreUnknownLayers: Bool = false, tensorLimits: TensorLimits = .default) {
         self.skipMismatchedShapes = skipMismatchedShapes
         self.allowMissingLayers = allowMissingLayers
         self.ignoreUnknownLayers = ignoreUnknownLayers
+        self.tensorLimits = tensorLimits
     }
 
     public static let strict = WeightsLoadOptions()
@@ -71,15 +75,20 @@ public enum KerasWeights {
     /// position within the layer's `weight_names`, as Keras does.
     ///
     /// Everything is checked and read before the model is touched, so a failed load leaves
-    /// the model unchanged.
+    /// the model unchanged. A hostile file is an error, never a crash or a read elsewhere
+    /// (hostile input: Fuzz/README.md): links other than hard links, virtual or external storage and plugin
+    /// filters are `WeightsError.refusedObject`; datasets that are not float32 (float64 and
+    /// integers included: refused, not converted) `.unsupportedDataType`; shapes beyond
+    /// `options.tensorLimits` `.invalidShape`; a NaN or infinite value `.nonFiniteWeight`
+    /// (layer, weight and the first bad index).
     @discardableResult
     public static func load(_ url: URL, into model: any Layer,
                             options: WeightsLoadOptions = .strict) throws -> WeightsLoadReport {
         try HDF5.locked {
-            let archive = try WeightsArchive.open(url)
+            let archive = try WeightsArchive.open(url, limits: options.tensorLimits)
             var report = WeightsLoadReport(file: archive.fileName, layout: archive.info.layout)
             let plan = try WeightsMatcher(archive: archive, options: options).plan(for: model, report: &report)
-            let values = try plan.map { try archive.read($0.stored) }
+            let values = try plan.map { try archive.read($0.stored, layer: $0.layer) }
             for (assignment, value) in zip(plan, values) {
                 assignment.parameter.value = value
                 report.loadedParameterCount += value.count
@@ -93,6 +102,8 @@ public enum KerasWeights {
 struct WeightAssignment {
     let parameter: Parameter
     let stored: StoredWeight
+    /// The file layer's qualified name (`vgg19/block1_conv1`), for errors.
+    let layer: String
 }
 
 /// Pairs a model's layers with a file's layers, and their parameters with stored weights.
@@ -184,7 +195,7 @@ struct WeightsMatcher {
                 guard let weight = stored.weights.first(where: { $0.role == parameter.name }) else {
                     throw WeightsError.missingWeight(file: file, layer: layer.name, weight: parameter.name)
                 }
-                return WeightAssignment(parameter: parameter, stored: weight)
+                return WeightAssignment(parameter: parameter, stored: weight, layer: stored.qualifiedName)
             }
             if let extra = stored.weights.first(where: { !($0.role.map(roles.contains) ?? false) }) {
                 throw WeightsError.unknownWeight(file: file, layer: layer.name, weight: extra.name)
@@ -198,6 +209,8 @@ struct WeightsMatcher {
         if stored.weights.count > parameters.count {
             throw WeightsError.unknownWeight(file: file, layer: layer.name, weight: stored.weights[parameters.count].name)
         }
-        return zip(parameters, stored.weights).map { WeightAssignment(parameter: $0, stored: $1) }
+        return zip(parameters, stored.weights).map {
+            WeightAssignment(parameter: $0, stored: $1, layer: stored.qualifiedName)
+        }
     }
 }

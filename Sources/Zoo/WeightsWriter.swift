@@ -125,11 +125,12 @@ extension KerasWeights {
     }
 
     private static func writeMetadata(_ metadata: ModelMetadata, root: HDF5Group) throws {
-        if let classes = metadata.classNames {
-            try root.setStrings(ModelMetadata.classNamesAttribute, classes, utf8: true)
-        }
-        if let input = metadata.inputShape {
-            try root.setIntegers(ModelMetadata.inputSizeAttribute, input.map { Int64($0) })
-        }
+        typealias Key = ModelMetadata.Attribute
+        if let classes = metadata.classNames { try root.setStrings(Key.classNames, classes, utf8: true) }
+        if let input = metadata.inputShape { try root.setIntegers(Key.inputSize, input.map { Int64($0) }) }
+        let texts = [(Key.architecture, metadata.architecture), (Key.head, metadata.head),
+                     (Key.preprocessing, metadata.preprocessing), (Key.resize, metadata.resize),
+                     (Key.positiveClass, metadata.positiveClass)]
+        for case let (key, value?) in texts { try root.setString(key, value, utf8: true) }
     }
 }

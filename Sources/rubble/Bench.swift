@@ -234,7 +234,7 @@ struct BenchTrain: ParsableCommand {
         abstract: "The paper's transfer-training throughput (VGG19 150x150, blocks 1-4 frozen), uncached and cached.",
         discussion: """
             Trainer.fit on random in-memory images: VGG19 base with blocks 1-4 frozen, \
-            Flatten-Dense(256)-Dense(2), RMSprop(1e-5), class weights, batch 32, no validation. \
+            Flatten-try Dense(256)-try Dense(2), try RMSprop(1e-5), class weights, batch 32, no validation. \
             uncached: every step runs blocks 1-4 without gradients, then block 5 and the head with \
             them (what Keras' fit does each epoch); cached: block 5 and the head only, from the \
             block4_pool features the trainer stored in the first epoch. The first epoch is a \

@@ -12,7 +12,12 @@ struct DedupCommand: ParsableCommand {
         abstract: "Find exact and near-duplicate photos in a folder.",
         discussion: """
             Walks DIR recursively (hidden files and folders skipped; .jpg/.jpeg/.png decoded, other \
-            picture formats reported as unreadable) in sorted path order. Exact duplicates have the \
+            picture formats reported as unreadable) in sorted path order. File names are bytes: a \
+            name that is not valid UTF-8 is shown with each such byte (and each control character) \
+            as \\xHH and a backslash as \\\\ (printf '%b' turns it back into the name). A sub-folder \
+            that cannot be read, a broken symbolic link and (without --follow-symlinks) a link to \
+            a folder or to a file outside DIR are reported as unreadable, not read. Each photo is \
+            decoded, hashed and dropped before the next (one at a time per core). Exact duplicates have the \
             same SHA-256 of their bytes; near duplicates have a perceptual hash (as Python's imagehash \
             computes it, on the full-size photo) within --threshold bits of a kept photo's. The kept \
             photo of each group is its first in sorted path order; every duplicate is within the \
@@ -39,6 +44,9 @@ struct DedupCommand: ParsableCommand {
     @Flag(help: "Print the per-stage timing table on standard error.")
     var timing = false
 
+    @Flag(help: "Follow symbolic links, also to files and folders outside DIR.")
+    var followSymlinks = false
+
     @Argument(help: "Folder of photos.")
     var directory: String
 
@@ -51,9 +59,11 @@ struct DedupCommand: ParsableCommand {
         let start = ContinuousClock.now
         let report: DedupReport
         do {
-            report = try Deduplicator(hashKind: hash, threshold: threshold).run(URL(fileURLWithPath: directory), times: &times)
+            var deduplicator = Deduplicator(hashKind: hash, threshold: threshold)
+            deduplicator.followSymlinks = followSymlinks
+            report = try deduplicator.run(URL(fileURLWithPath: directory), times: &times)
         } catch let error as ScreenError {
-            warn("\(error)")
+            CommandLineMessages.error(ErrorSentence.describe(error))
             throw ExitCode.failure
         }
         for image in report.unreadable { warn(image.error ?? image.path) }

@@ -40,20 +40,16 @@ struct EvaluateCommand: ParsableCommand {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be >= 1") }
     }
 
+    /// Errors are reported by `Rubble.main` (`rubble: error: ...`).
     func run() throws {
-        do {
-            try evaluate()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            warn("\(error)")
-            throw ExitCode.failure
-        }
+        try evaluate()
     }
 
     private func evaluate() throws {
-        let (network, storedClasses, pipeline) = try model.load()
-        let examples = try ImageFolderExamples(directory: URL(fileURLWithPath: data), pipeline: pipeline,
+        let directory = try OutputFolder.url(out)
+        let loaded = try model.load()
+        let storedClasses = loaded.classNames
+        let examples = try ImageFolderExamples(directory: URL(fileURLWithPath: data), pipeline: loaded.pipeline,
                                                classNames: storedClasses)
         if !examples.skipped.isEmpty {
             warn("skipped \(examples.skipped.count) non-image file(s), e.g. \(examples.skipped[0].path): \(examples.skipped[0].reason)")
@@ -61,15 +57,19 @@ struct EvaluateCommand: ParsableCommand {
         if storedClasses == nil {
             warn("the weights file stores no class names; taking the folder's: " + examples.classNames.joined(separator: ", "))
         }
-        let positiveIndex = try BinaryMetrics.positiveClassIndex(examples.classNames, requested: positive)
+        let positiveIndex = try loaded.positiveIndex(requested: positive, classNames: examples.classNames)
         let clock = ContinuousClock.now
-        let evaluation = try Evaluation(model: network, examples: examples, batchSize: batchSize, progress: .automatic)
+        let evaluation = try Evaluation(model: loaded.network, examples: examples, batchSize: batchSize, progress: .automatic)
+        if let bad = evaluation.probabilities.firstIndex(where: { !$0.allSatisfy(\.isFinite) }) {
+            throw InferenceError.nonFiniteOutput(file: examples.files[bad].path)
+        }
         let elapsed = ContinuousClock.now - clock
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        let directory = URL(fileURLWithPath: out)
         let report = try RunReports.writeEvaluation(
             evaluation, identifiers: examples.files.map(\.path), positive: positiveIndex,
-            threshold: examples.classNames.count == 2 ? threshold : nil, to: directory)
+            threshold: examples.classNames.count == 2 ? threshold : nil, to: directory,
+            marked: examples.classNames.count == 2 ? threshold : nil,
+            markedLabel: examples.classNames.count == 2 ? String(format: "decision t = %.2f (--threshold)", threshold) : nil)
 
         RunOutput.line("\(examples.count) images in \(String(format: "%.1f", seconds)) s "
               + "(\(String(format: "%.1f", Double(examples.count) / max(seconds, 1e-9))) images/s)")

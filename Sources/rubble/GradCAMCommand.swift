@@ -87,21 +87,22 @@ struct GradCAMCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (network, storedNames, pipeline) = try model.load()
+        let directory = try OutputFolder.url(out)
+        let loaded = try model.load()
+        let network = loaded.network, pipeline = loaded.pipeline
         let gradCAM: GradCAM
         do {
             gradCAM = try GradCAM(model: network, layer: layer)
         } catch let error as GradCAMError {
-            warn("\(error)")
+            CommandLineMessages.error(ErrorSentence.describe(error))
             throw ExitCode.failure
         }
-        let classCount = storedNames?.count ?? (network.flattenedLayers.last as? Dense)?.outputSize ?? model.classes
-        let classNames = storedNames ?? (0..<classCount).map(String.init)
+        let classCount = loaded.classCount
+        let classNames = loaded.classNames ?? (0..<classCount).map(String.init)
         if case .one(let k) = classChoice, k >= classCount {
             warn("--class \(k): the model has \(classCount) classes (0..<\(classCount))")
             throw ExitCode.validationFailure
         }
-        let directory = URL(fileURLWithPath: out, isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let options = GradCAMOptions(score: score, method: method, normalization: normalize)
         let classes: [Int]? = if case .one(let k) = classChoice { [k] } else { nil }
@@ -128,6 +129,11 @@ struct GradCAMCommand: ParsableCommand {
                 continue
             }
             for (item, explanation) in zip(decoded, explanations) {
+                let values = explanation.probabilities + explanation.maps.flatMap(\.values)
+                guard values.allSatisfy(\.isFinite) else {
+                    writer.fail("\(InferenceError.nonFiniteOutput(file: item.url.path))")
+                    continue
+                }
                 writer.write(item.image, from: item.url, explanation: explanation)
             }
         }

@@ -9,57 +9,155 @@ extension Architecture: ExpressibleByArgument {}
 
 /// The flags that say which model to build and which weights to put in it; shared by
 /// predict, evaluate, gradcam and screen so they read the same way everywhere.
+///
+/// A weights file written by Rubble describes its model (`ModelMetadata`): then no flag but
+/// `--weights` is needed, and a flag that disagrees with the file is an error that says which
+/// flag to change. For other files (Keras' own, or older ones) the flags say it, with the
+/// paper's set-up as the default.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model family: vgg19, vgg16 or baseline.")
-    var arch: Architecture = .vgg19
+    @Option(help: "Model family: vgg19, vgg16 or baseline (default: what the weights file says, else vgg19).")
+    var arch: Architecture?
 
-    @Option(help: "Units of the hidden Dense layer of the head.")
-    var head: Int = 256
+    @Option(help: "Units of the hidden Dense layer of the head (default: the weights file's, else 256).")
+    var head: Int?
 
     @Option(help: "Keras weights file (.h5 or .weights.h5) holding the whole model.")
     var weights: String?
 
-    @Option(help: "Model input height and width (default: the size stored in the weights file, else 150).")
+    @Flag(help: "Run without --weights on random weights (to try the tool out: the answers mean nothing).")
+    var randomWeights = false
+
+    @Option(help: "Model input height and width (default: the weights file's, else 150).")
     var imageSize: Int?
 
-    @Option(help: "Pixel preprocessing: unit (x/255, the paper's) or caffe (ImageNet BGR mean subtraction).")
-    var preprocess: PreprocessingChoice = .unit
+    @Option(help: "Pixel preprocessing: unit (x/255, the paper's) or caffe (ImageNet BGR mean subtraction) (default: the weights file's, else unit).")
+    var preprocess: PreprocessingChoice?
 
-    @Option(help: "Resize filter: bilinear (tf.image.resize, half-pixel centres) or nearest.")
-    var resize: ResizeChoice = .bilinear
+    @Option(help: "Resize filter: bilinear (tf.image.resize, half-pixel centres) or nearest (default: the weights file's, else bilinear).")
+    var resize: ResizeChoice?
 
-    @Option(help: "Number of classes when the weights file does not name them.")
-    var classes: Int = 2
+    @Option(help: "Number of classes when the weights file does not name them (default 2).")
+    var classes: Int?
 
-    /// A model with the weights loaded, its class names (when the file stores them) and the
-    /// input pipeline that goes with it.
-    func load() throws -> (model: Sequential, classNames: [String]?, pipeline: ImagePipeline) {
+    func validate() throws {
+        if let head, head < 1 { throw ValidationError("--head must be >= 1, got \(head)") }
+        if let classes, classes < 1 { throw ValidationError("--classes must be >= 1, got \(classes)") }
+        if let imageSize { try Self.validateImageSize(imageSize, arch: arch) }
+        switch (weights, randomWeights) {
+        case (nil, false):
+            throw ValidationError("no --weights given: name the trained model's weights file (e.g. run/best.h5), "
+                                  + "or pass --random-weights to run on random weights (the answers then mean nothing)")
+        case (_?, true):
+            throw ValidationError("give --weights or --random-weights, not both")
+        default:
+            break
+        }
+    }
+
+    /// `--image-size` within what every architecture (or `arch`, when known) can take.
+    static func validateImageSize(_ size: Int, arch: Architecture?, flag: String = "--image-size") throws {
+        let minimum = arch?.minimumInputSize ?? 1
+        guard (minimum...ModelMetadata.maximumInputSize).contains(size) else {
+            throw ValidationError("\(flag) must be in \(minimum)...\(ModelMetadata.maximumInputSize)"
+                                  + (arch.map { " for \($0.rawValue)" } ?? "") + ", got \(size)")
+        }
+    }
+
+    /// The model with its weights loaded, and how to feed it.
+    func load() throws -> LoadedModel {
         let url = weights.map { URL(fileURLWithPath: $0) }
         let metadata = try url.map { try KerasWeights.metadata(of: $0) } ?? ModelMetadata()
-        let classCount = metadata.classNames?.count ?? classes
-        let size = imageSize ?? metadata.inputShape?.first ?? 150
-        let model = try arch.makeClassifier(imageSize: size, hiddenUnits: head, classes: classCount)
-        if let url {
-            try KerasWeights.load(url, into: model)
-        } else {
-            warn("no --weights given: \(arch.rawValue) starts from random weights")
+        let file = weights ?? ""
+        func choose<Value: Equatable>(_ flag: Value?, _ stored: Value?, flagName: String, attribute: String,
+                                      describe: (Value) -> String, default fallback: Value) throws -> Value {
+            if let flag, let stored, flag != stored {
+                throw ValidationError(
+                    "\(flagName) \(describe(flag)) does not match \(file), which was saved with \(describe(stored)) "
+                        + "(attribute \(attribute)): drop \(flagName) or give \(flagName) \(describe(stored))")
+            }
+            return flag ?? stored ?? fallback
         }
+        typealias Key = ModelMetadata.Attribute
+        let storedArch = try metadata.architecture.map { name in
+            guard let arch = Architecture(rawValue: name) else {
+                throw ValidationError("\(file) was saved by a model of architecture '\(name)', which this version "
+                                      + "does not know (known: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return arch
+        }
+        let arch = try choose(self.arch, storedArch, flagName: "--arch", attribute: Key.architecture,
+                              describe: \.rawValue, default: .vgg19)
+        let head = try choose(self.head, metadata.head.flatMap { Int($0) }, flagName: "--head", attribute: Key.head,
+                              describe: String.init, default: 256)
+        let size = try choose(imageSize, metadata.inputShape?.first, flagName: "--image-size", attribute: Key.inputSize,
+                              describe: String.init, default: 150)
+        try Self.validateImageSize(size, arch: arch)
+        let preprocess = try choose(self.preprocess, try metadata.preprocessing.map { try PreprocessingChoice(stored: $0, file: file) },
+                                    flagName: "--preprocess", attribute: Key.preprocessing, describe: \.rawValue,
+                                    default: .unit)
+        let resize = try choose(self.resize, try metadata.resize.map { try ResizeChoice(stored: $0, file: file) },
+                                flagName: "--resize", attribute: Key.resize, describe: \.rawValue, default: .bilinear)
+        let classCount = try choose(classes, metadata.classNames?.count, flagName: "--classes",
+                                    attribute: Key.classNames, describe: String.init, default: 2)
+        let model = try arch.makeClassifier(imageSize: size, hiddenUnits: head, classes: classCount)
+        if let url { try KerasWeights.load(url, into: model) }
         let pipeline = ImagePipeline(imageSize: size, resize: resize.method, preprocessing: preprocess.preprocessing)
-        return (model, metadata.classNames, pipeline)
+        return LoadedModel(network: model, architecture: arch, classNames: metadata.classNames, classCount: classCount,
+                           storedPositiveClass: metadata.positiveClass, pipeline: pipeline,
+                           weightsDescription: url.map(\.lastPathComponent) ?? "random weights")
+    }
+}
+
+/// A model ready for inference, as `ModelOptions.load()` built it.
+struct LoadedModel {
+    let network: Sequential
+    let architecture: Architecture
+    /// The class names the weights file stores (`nil` for a file that has none).
+    let classNames: [String]?
+    let classCount: Int
+    /// The positive class the file names (`rubble_positive_class`).
+    let storedPositiveClass: String?
+    let pipeline: ImagePipeline
+    /// The weights file's name, or "random weights".
+    let weightsDescription: String
+
+    /// `classNames`, or `class0`, `class1`, ... for a file that names none.
+    var displayClassNames: [String] { classNames ?? (0..<classCount).map { "class\($0)" } }
+
+    /// The index of `requested` (a `--positive` flag), else of the file's positive class, else
+    /// `damage`/`damaged`, else the last class.
+    func positiveIndex(requested: String?, classNames names: [String]? = nil) throws -> Int {
+        try BinaryMetrics.positiveClassIndex(names ?? displayClassNames, requested: requested ?? storedPositiveClass)
     }
 }
 
 enum PreprocessingChoice: String, ExpressibleByArgument, CaseIterable {
     case unit, caffe
     var preprocessing: Preprocessing { self == .unit ? .unit : .caffe }
+
+    init(stored: String, file: String) throws {
+        guard let value = Self(rawValue: stored) else {
+            throw ValidationError("\(file): attribute \(ModelMetadata.Attribute.preprocessing) is '\(stored)'; "
+                                  + "this version knows \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = value
+    }
 }
 
 enum ResizeChoice: String, ExpressibleByArgument, CaseIterable {
     case bilinear, nearest
     var method: ResizeMethod { self == .bilinear ? .bilinear : .nearest }
+
+    init(stored: String, file: String) throws {
+        guard let value = Self(rawValue: stored) else {
+            throw ValidationError("\(file): attribute \(ModelMetadata.Attribute.resize) is '\(stored)'; "
+                                  + "this version knows \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = value
+    }
 }
 
 /// Prints a line to standard error, prefixed with the tool's name.
 func warn(_ message: String) {
-    FileHandle.standardError.write(Data("rubble: \(message)\n".utf8))
+    CommandLineMessages.line(message)
 }

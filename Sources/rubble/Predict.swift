@@ -26,9 +26,14 @@ struct Predict: ParsableCommand {
     @Argument(help: "JPEG or PNG files.")
     var images: [String]
 
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be >= 1, got \(batchSize)") }
+    }
+
     func run() throws {
-        let (network, classNames, pipeline) = try model.load()
-        let predictor = ImagePredictor(model: network, pipeline: pipeline, batchSize: batchSize)
+        let loaded = try model.load()
+        let classNames = loaded.classNames
+        let predictor = ImagePredictor(model: loaded.network, pipeline: loaded.pipeline, batchSize: batchSize)
         var failures = 0
         var rows: [[String: Any]] = []
         var headerWritten = false

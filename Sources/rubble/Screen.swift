@@ -17,27 +17,43 @@ struct ScreenCommand: ParsableCommand {
         commandName: "screen",
         abstract: "Screen a folder (or a stream) of photos: drop duplicates, classify, explain, report.",
         discussion: """
-            Walks DIR recursively in sorted path order (hidden files and folders and OUT itself are \
-            skipped). Each photo is read and digested (SHA-256), checked against the minimum size \
+            Walks DIR recursively in sorted path order (hidden files and folders, OUT and \
+            OUT/gradcam are skipped). File names are bytes: a name that is not valid UTF-8 is \
+            screened like any other and shown with each such byte (and each control character) \
+            as \\xHH and a backslash as \\\\ (printf '%b' turns the shown name back into the file's \
+            name). A sub-folder that cannot be read, a broken symbolic link, a photo-named pipe \
+            or device, and (without --follow-symlinks) a symbolic link to a folder or to a file \
+            outside DIR are not read: each is a row with the reason in error and no digest. A \
+            link to a photo inside DIR is read. \
+            Each photo is read and digested (SHA-256), checked against the minimum size \
             from its header, decoded (JPEG at the DCT scale just above the model input) and \
             pHashed; exact copies (same digest) and near duplicates (pHash within \
             --duplicate-threshold bits of a photo kept earlier in the run) are dropped, the rest \
             are classified in batches. Photos whose --positive class probability is >= \
             --threshold are flagged and explained with Grad-CAM.
 
+            Before writing anything, checks DIR, the model and the options, and refuses an OUT \
+            that already holds results.csv or report.html of an earlier run unless --overwrite \
+            is given (which replaces them and the earlier Grad-CAM panels). Temporary files an \
+            interrupted run left in OUT are removed at the start. \
             Writes into OUT (created if missing; every file atomically, kept current as the run \
             goes, so a crash or Ctrl-C leaves complete files with everything done so far):
               results.csv  columns path,digest,phash,duplicate_of,p_<class0>,...,label,milliseconds,error \
             (fixed, one row per photo; duplicates have duplicate_of and empty p/label; unreadable, \
-            corrupt and too-small photos have the reason in error and empty p/label)
+            corrupt and too-small photos, entries not read, and photos whose model output is not \
+            finite (NaN or infinite) have the reason in error and empty p/label)
               gradcam/<stem>_gradcam.png  Grad-CAM panel of each flagged photo
               report.html  the flagged photos for verification: sortable, filterable, confirm/reject \
             marks exported as a CSV path,predicted,verified_label
 
             With --follow, keeps polling DIR (every --poll-interval seconds) and screens each new \
-            photo once, as soon as its size stopped changing between two polls, until SIGINT/SIGTERM \
-            or --max-seconds. A per-stage timing table goes to standard error at the end.
-            Unreadable photos are warnings, never fatal (exit status 0).
+            photo once its size, modification time and inode have not changed for \
+            --stable-seconds (an empty file: five times as long), until SIGINT/SIGTERM or \
+            --max-seconds; a photo that failed as empty, truncated, corrupt or unreadable is \
+            screened again when its file changes, and its row replaced. A per-stage timing table \
+            goes to standard error at the end. \
+            Unreadable photos are warnings, never fatal (exit status 0); but when the model gave \
+            non-finite output for every photo it was run on (broken weights), the exit status is 1.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -69,8 +85,17 @@ struct ScreenCommand: ParsableCommand {
     @Option(help: "Seconds between polls of DIR with --follow.")
     var pollInterval: Double = 1
 
+    @Option(help: "With --follow, seconds a photo's size and modification time must stay unchanged before it is read.")
+    var stableSeconds: Double = 2
+
     @Option(help: "Stop after this many seconds (the batch in progress is completed).")
     var maxSeconds: Double?
+
+    @Flag(help: "Replace the results.csv, report.html and Grad-CAM panels of an earlier run in OUT.")
+    var overwrite = false
+
+    @Flag(help: "Follow symbolic links, also to files and folders outside DIR.")
+    var followSymlinks = false
 
     @Flag(help: "Do not decode the next batch while the model runs (for timing comparisons).")
     var noOverlap = false
@@ -86,20 +111,36 @@ struct ScreenCommand: ParsableCommand {
         if !(0...1).contains(threshold) { throw ValidationError("--threshold must be in [0, 1]") }
         if duplicateThreshold < 0 || duplicateThreshold > 64 { throw ValidationError("--duplicate-threshold must be in 0...64") }
         if minSize < 0 { throw ValidationError("--min-size must be >= 0") }
-        if pollInterval <= 0 { throw ValidationError("--poll-interval must be positive") }
-        if let maxSeconds, maxSeconds < 0 { throw ValidationError("--max-seconds must be >= 0") }
+        if !pollInterval.isFinite || pollInterval <= 0 {
+            throw ValidationError("--poll-interval must be a positive number of seconds, got \(pollInterval)")
+        }
+        if !stableSeconds.isFinite || stableSeconds < 0 {
+            throw ValidationError("--stable-seconds must be a number of seconds >= 0, got \(stableSeconds)")
+        }
+        if let maxSeconds, !maxSeconds.isFinite || maxSeconds < 0 {
+            throw ValidationError("--max-seconds must be a number of seconds >= 0, got \(maxSeconds)")
+        }
     }
 
     func run() throws {
-        let (network, storedNames, pipeline) = try model.load()
-        let classCount = storedNames?.count ?? model.classes
-        let classNames = storedNames ?? (0..<classCount).map(String.init)
+        let output = try OutputFolder.url(out)
+        let folder = URL(fileURLWithPath: directory, isDirectory: true)
+        // Nothing is written (not even OUT created) before DIR, OUT, the model and the options pass.
+        do {
+            try Screener.checkOutput(output, overwrite: overwrite)
+            try PhotoDirectory.checkFolder(folder)
+        } catch let error as ScreenError {
+            CommandLineMessages.error("\(error)")
+            throw ExitCode.failure
+        }
+        let loaded = try model.load()
+        let network = loaded.network, pipeline = loaded.pipeline
+        let classNames = loaded.classNames ?? (0..<loaded.classCount).map(String.init)
         let positiveIndex: Int
         do {
-            positiveIndex = try BinaryMetrics.positiveClassIndex(classNames, requested: positive)
+            positiveIndex = try loaded.positiveIndex(requested: positive, classNames: classNames)
         } catch {
-            warn("--positive: \(error)")
-            throw ExitCode.validationFailure
+            throw ValidationError("--positive: \(error)")
         }
         var options = ScreenOptions(classNames: classNames, positive: positiveIndex)
         options.threshold = threshold
@@ -111,16 +152,18 @@ struct ScreenCommand: ParsableCommand {
         options.follow = follow
         options.pollInterval = pollInterval
         options.maxSeconds = maxSeconds
+        options.stableSeconds = stableSeconds
         options.overlap = !noOverlap
-        options.modelDescription = "\(model.arch.rawValue) \(pipeline.imageSize)x\(pipeline.imageSize)"
-            + (model.weights.map { " (\(URL(fileURLWithPath: $0).lastPathComponent))" } ?? " (random weights)")
+        options.overwrite = overwrite
+        options.followSymlinks = followSymlinks
+        options.modelDescription = "\(loaded.architecture.rawValue) \(pipeline.imageSize)x\(pipeline.imageSize)"
+            + " (\(loaded.weightsDescription))"
 
-        let output = URL(fileURLWithPath: out, isDirectory: true)
         let screener: Screener
         do {
             screener = try Screener(model: network, pipeline: pipeline, options: options, output: output)
         } catch {
-            warn("\(error)")
+            CommandLineMessages.error(ErrorSentence.describe(error))
             throw ExitCode.failure
         }
         screener.warn = { warn($0) }
@@ -132,11 +175,11 @@ struct ScreenCommand: ParsableCommand {
         installStopHandlers()
         let summary: ScreenSummary
         do {
-            summary = try screener.run(directory: URL(fileURLWithPath: directory, isDirectory: true)) {
+            summary = try screener.run(directory: folder) {
                 stopRequested.load(ordering: .relaxed)
             }
         } catch let error as ScreenError {
-            warn("\(error)")
+            CommandLineMessages.error(ErrorSentence.describe(error))
             throw ExitCode.failure
         }
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
@@ -149,6 +192,12 @@ struct ScreenCommand: ParsableCommand {
 
             """
         FileHandle.standardError.write(Data(text.utf8))
+        if summary.modelFailedOnEveryPhoto {
+            CommandLineMessages.error("the model's output was not finite (NaN or infinite) for every one of the "
+                                      + "\(summary.nonFinite) photos it was run on, so none was classified: the weights "
+                                      + "(\(loaded.weightsDescription)) are broken; results.csv lists each photo with this error")
+            throw ExitCode.failure
+        }
     }
 
     /// SIGINT/SIGTERM ask the loop to stop after the current batch (files stay complete); a

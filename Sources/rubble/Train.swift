@@ -13,7 +13,7 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train (fine-tune) a classifier on a folder of labelled photos.",
         discussion: """
             DIR holds one sub-folder per class (e.g. damage/ and no_damage/) of JPEG/PNG photos. \
-            The paper's set-up is the default: VGG19 at 150x150, blocks 1-4 frozen, Dense(256) head, \
+            The paper's set-up is the default: VGG19 at 150x150, blocks 1-4 frozen, try Dense(256) head, \
             RMSprop lr 1e-5, balanced class weights, the best epoch chosen on val_loss.
 
             RUN_DIR receives weights.h5 (final weights, Keras 2 layout), best.h5 (best epoch), \
@@ -114,26 +114,25 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("give either --val or --val-split, not both")
         }
         guard valSplit >= 0 && valSplit < 1 else { throw ValidationError("--val-split must be in [0, 1)") }
-        guard epochs >= 1, batchSize >= 1, head >= 1, imageSize >= 8 else {
-            throw ValidationError("--epochs, --batch-size, --head must be >= 1 and --image-size >= 8")
+        for (flag, value) in [("--epochs", epochs), ("--batch-size", batchSize), ("--head", head)] where value < 1 {
+            throw ValidationError("\(flag) must be >= 1, got \(value)")
         }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+        try ModelOptions.validateImageSize(imageSize, arch: arch)
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        if let dropout, !(dropout >= 0 && dropout < 1) {
+            throw ValidationError("--dropout must be in [0, 1), got \(dropout) (1 would drop every unit and train nothing)")
+        }
+        guard cacheMb >= 0 else { throw ValidationError("--cache-mb must be >= 0, got \(cacheMb)") }
         if let earlyStopping, earlyStopping < 1 { throw ValidationError("--early-stopping must be >= 1") }
     }
 
+    /// Errors are reported by `Rubble.main` (`rubble: error: ...`).
     func run() throws {
-        do {
-            try train()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            warn("\(error)")
-            throw ExitCode.failure
-        }
+        try train()
     }
 
     private func train() throws {
-        let runDirectory = URL(fileURLWithPath: out)
+        let runDirectory = try OutputFolder.url(out)
         let checkpointDirectory = runDirectory.appendingPathComponent("checkpoint")
         let hasCheckpoint = FileManager.default.fileExists(atPath: TrainingCheckpoint.url(in: checkpointDirectory).path)
         if resume && !hasCheckpoint {
@@ -164,6 +163,7 @@ struct TrainCommand: ParsableCommand {
             training = all
         }
         let classNames = all.classNames
+        try Trainer.checkClasses(training)
         let positiveIndex = try BinaryMetrics.positiveClassIndex(classNames, requested: positive)
         let weighting = try ClassWeights(parsing: classWeight)
         let classWeights = try weighting.weights(for: training)
@@ -196,18 +196,28 @@ struct TrainCommand: ParsableCommand {
         // Training.
         let optimizer: any Optimizer
         switch self.optimizer {
-        case .rmsprop: optimizer = RMSprop(learningRate: lr, epsilonOutsideSquareRoot: rmspropLegacyEpsilon)
-        case .sgd: optimizer = SGD(learningRate: lr)
-        case .adam: optimizer = Adam(learningRate: lr)
+        case .rmsprop: optimizer = try RMSprop(learningRate: lr, epsilonOutsideSquareRoot: rmspropLegacyEpsilon)
+        case .sgd: optimizer = try SGD(learningRate: lr)
+        case .adam: optimizer = try Adam(learningRate: lr)
         }
         let configuration = TrainingConfiguration(
             epochs: epochs, batchSize: batchSize, shuffle: !noShuffle, seed: seed,
             classWeights: weighting == .none ? nil : classWeights, augmentation: try augment.flatMap(Augmentation.parseOptional),
             featureCache: !noCache, cacheMemoryBudget: cacheMb << 20, monitor: Monitor(monitor),
-            earlyStoppingPatience: earlyStopping, outputDirectory: runDirectory, inputShape: [imageSize, imageSize, 3])
+            earlyStoppingPatience: earlyStopping, outputDirectory: runDirectory, progress: .automatic,
+            inputShape: [imageSize, imageSize, 3],
+            modelMetadata: ModelMetadata(architecture: arch.rawValue, head: String(head),
+                                         preprocessing: preprocess.rawValue, resize: resize.rawValue,
+                                         positiveClass: classNames[positiveIndex]))
         let trainer = Trainer(model: model, optimizer: optimizer, configuration: configuration)
         if resume {
             try trainer.restoreCheckpoint(from: checkpointDirectory)
+            // The checkpoint carries the optimizer's learning rate; a different --lr would be ignored.
+            guard trainer.optimizer.learningRate == lr else {
+                throw ValidationError("--lr \(lr) differs from the learning rate of the run in \(runDirectory.path) "
+                                      + "(\(trainer.optimizer.learningRate)): resume with --lr \(trainer.optimizer.learningRate), "
+                                      + "or start a new run in another --out")
+            }
             RunOutput.line("checkpoint: \(trainer.completedEpochs) of \(epochs) epochs done")
         }
         if !split.prefix.isEmpty || configuration.featureCache {
@@ -220,7 +230,7 @@ struct TrainCommand: ParsableCommand {
 
         // Reports on the best epoch's weights.
         let best = runDirectory.appendingPathComponent("best.h5")
-        try RunReports.writeTrainingCurves(history, to: runDirectory.appendingPathComponent(RunReports.curvesPlotFile))
+        try RunReports.writeTrainingCurves(history, of: trainer, to: runDirectory.appendingPathComponent(RunReports.curvesPlotFile))
         try RunReports.writeClasses(classNames, positive: positiveIndex, inputShape: [imageSize, imageSize, 3],
                                     classWeights: classWeights, to: runDirectory.appendingPathComponent(RunReports.classesFile))
         if let validation {

@@ -31,9 +31,9 @@ final class ErrorTests: XCTestCase {
         }
     }
 
-    func testModelWithoutConvolutionNeedsALayerName() {
+    func testModelWithoutConvolutionNeedsALayerName() throws {
         var rng = SeededGenerator(seed: 3)
-        let model = Sequential([Flatten(), Dense(name: "dense", inputSize: 12, outputSize: 2, activation: .softmax, rng: &rng)])
+        let model = try Sequential([Flatten(), try Dense(name: "dense", inputSize: 12, outputSize: 2, activation: .softmax, rng: &rng)])
         XCTAssertThrowsError(try GradCAM(model: model)) { error in
             XCTAssertEqual(error as? GradCAMError, .noConvolutionLayer)
         }
@@ -58,8 +58,8 @@ final class ErrorTests: XCTestCase {
 
     func testModelThatDoesNotEndInClassScores() throws {
         var rng = SeededGenerator(seed: 4)
-        let model = Sequential([Conv2D(name: "c1", inputChannels: 3, filters: 2, rng: &rng),
-                                Conv2D(name: "c2", inputChannels: 2, filters: 2, rng: &rng)])
+        let model = try Sequential([try Conv2D(name: "c1", inputChannels: 3, filters: 2, rng: &rng),
+                                try Conv2D(name: "c2", inputChannels: 2, filters: 2, rng: &rng)])
         XCTAssertThrowsError(try GradCAM(model: model, layer: "c1").explain(Tensor(zeros: [1, 5, 5, 3]))) { error in
             guard case GradCAMError.notAClassifier(let layer, let shape) = error else { return XCTFail("unexpected \(error)") }
             XCTAssertEqual(layer, "c1")
@@ -81,11 +81,11 @@ final class Branches: LayerContainer {
 }
 
 extension ErrorTests {
-    func testNonSequentialContainerIsRefused() {
+    func testNonSequentialContainerIsRefused() throws {
         var rng = SeededGenerator(seed: 5)
-        let model = Sequential([Branches([Conv2D(name: "a", inputChannels: 3, filters: 2, rng: &rng),
-                                          Conv2D(name: "b", inputChannels: 3, filters: 2, rng: &rng)]),
-                                Flatten(), Dense(name: "d", inputSize: 50, outputSize: 2, activation: .softmax, rng: &rng)])
+        let model = try Sequential([Branches([try Conv2D(name: "a", inputChannels: 3, filters: 2, rng: &rng),
+                                          try Conv2D(name: "b", inputChannels: 3, filters: 2, rng: &rng)]),
+                                Flatten(), try Dense(name: "d", inputSize: 50, outputSize: 2, activation: .softmax, rng: &rng)])
         XCTAssertThrowsError(try GradCAM(model: model, layer: "a")) { error in
             XCTAssertEqual(error as? GradCAMError, .unsupportedContainer("branches"))
         }

@@ -18,9 +18,9 @@ struct ConvCase: CustomStringConvertible {
 
     /// A layer with gridded kernel and bias (see `gridTensor`): every pre-activation is an odd
     /// multiple of 1/32 for gridded input, so ReLU's kink is never within 1/32.
-    func makeLayer(seed: UInt64) -> Conv2D {
+    func makeLayer(seed: UInt64) throws -> Conv2D {
         var rng = SeededGenerator(seed: seed)
-        let conv = Conv2D(name: "conv", inputChannels: input[3], filters: filters, kernelSize: kernel,
+        let conv = try Conv2D(name: "conv", inputChannels: input[3], filters: filters, kernelSize: kernel,
                           stride: stride, padding: padding, activation: activation, rng: &rng)
         conv.kernel.value = gridTensor(conv.kernel.shape, step: 0.25, limit: 0.5, seed: seed + 1)
         let b = gridTensor([filters], step: 0.0625, limit: 0.25, seed: seed + 2)
@@ -56,7 +56,7 @@ final class ConvGradientTests: XCTestCase {
     ]
 
     func checkGradients(_ c: ConvCase, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
-        let conv = c.makeLayer(seed: seed)
+        let conv = try c.makeLayer(seed: seed)
         let x = c.makeInput(seed: seed + 3)
         let loss = { (input: Tensor) throws -> Tensor in GradientCheck.projected(try conv(input)) }
 
@@ -83,7 +83,7 @@ final class ConvGradientTests: XCTestCase {
     func testConvGradientsWithRandomNonGridValues() throws {
         // Linear convs are linear in each argument, so any values work (no kinks).
         var rng = SeededGenerator(seed: 5)
-        let conv = Conv2D(name: "conv", inputChannels: 3, filters: 5, stride: (2, 2), padding: .same,
+        let conv = try Conv2D(name: "conv", inputChannels: 3, filters: 5, stride: (2, 2), padding: .same,
                           activation: .linear, rng: &rng)
         conv.bias.value = randomTensor([5], seed: 6)
         let x = randomTensor([2, 6, 5, 3], seed: 7)
@@ -96,9 +96,9 @@ final class ConvGradientTests: XCTestCase {
     func testFusedReLUMatchesLinearConvFollowedByReLU() throws {
         let c = ConvCase(input: [2, 6, 6, 3], filters: 4, kernel: (3, 3), stride: (1, 1), padding: .same,
                          activation: .relu)
-        let fused = c.makeLayer(seed: 7)
+        let fused = try c.makeLayer(seed: 7)
         var rng = SeededGenerator(seed: 0)
-        let linear = Conv2D(name: "linear", inputChannels: 3, filters: 4, activation: .linear, rng: &rng)
+        let linear = try Conv2D(name: "linear", inputChannels: 3, filters: 4, activation: .linear, rng: &rng)
         linear.kernel.value = fused.kernel.value
         linear.bias.value = fused.bias.value
         let x = c.makeInput(seed: 8)

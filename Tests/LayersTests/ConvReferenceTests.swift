@@ -50,9 +50,9 @@ enum ConvReference {
         return Tensor(out, shape: [n, rows.out, cols.out, f])
     }
 
-    static func randomConv(_ c: ConvCase, seed: UInt64) -> Conv2D {
+    static func randomConv(_ c: ConvCase, seed: UInt64) throws -> Conv2D {
         var rng = SeededGenerator(seed: seed)
-        let conv = Conv2D(name: "conv", inputChannels: c.input[3], filters: c.filters, kernelSize: c.kernel,
+        let conv = try Conv2D(name: "conv", inputChannels: c.input[3], filters: c.filters, kernelSize: c.kernel,
                           stride: c.stride, padding: c.padding, activation: c.activation, rng: &rng)
         conv.bias.value = randomTensor([c.filters], low: -0.5, high: 0.5, seed: seed + 1)
         return conv
@@ -96,7 +96,7 @@ final class ConvReferenceTests: XCTestCase {
 
     func testConvMatchesDirectConvolution() throws {
         for (i, c) in ConvGradientTests.cases.enumerated() {
-            let conv = ConvReference.randomConv(c, seed: UInt64(300 + i))
+            let conv = try ConvReference.randomConv(c, seed: UInt64(300 + i))
             let x = randomTensor(c.input, seed: UInt64(400 + i))
             let y = try conv(x)
             let reference = ConvReference.directConv(x, conv.kernel.value, conv.bias.value, stride: c.stride, padding: c.padding,
@@ -108,7 +108,7 @@ final class ConvReferenceTests: XCTestCase {
     func testSmallHandComputedConvolution() throws {
         // 3x3 all-ones kernel, "same": each output is the sum of its (zero-padded) neighbourhood.
         var rng = SeededGenerator(seed: 1)
-        let conv = Conv2D(name: "ones", inputChannels: 1, filters: 1, activation: .linear, rng: &rng)
+        let conv = try Conv2D(name: "ones", inputChannels: 1, filters: 1, activation: .linear, rng: &rng)
         conv.kernel.value = Tensor(repeating: 1, shape: [3, 3, 1, 1])
         conv.bias.value = Tensor([0.5], shape: [1])
         let x = Tensor((1...9).map(Float.init), shape: [1, 3, 3, 1])
@@ -126,7 +126,7 @@ final class ConvReferenceTests: XCTestCase {
         ]
         let names = ["y", "dX", "dKernel", "dBias"]
         for (i, c) in cases.enumerated() {
-            let conv = ConvReference.randomConv(c, seed: UInt64(500 + i))
+            let conv = try ConvReference.randomConv(c, seed: UInt64(500 + i))
             let x = randomTensor(c.input, seed: UInt64(600 + i))
             let patchBytes = c.kernel.0 * c.kernel.1 * c.input[3] * 4
             let reference = try ConvReference.forwardAndGradients(conv, x)
@@ -143,7 +143,7 @@ final class ConvReferenceTests: XCTestCase {
     func testConvOnConstantInputComputesNoInputGradient() throws {
         let c = ConvCase(input: [2, 6, 6, 3], filters: 4, kernel: (3, 3), stride: (1, 1), padding: .same,
                          activation: .relu)
-        let conv = c.makeLayer(seed: 11)
+        let conv = try c.makeLayer(seed: 11)
         let x = c.makeInput(seed: 12)  // a constant: like the output of a frozen, no-grad prefix
         let y = try conv(x)
         XCTAssertTrue(y.requiresGradient, "kernel and bias still learn")
@@ -164,7 +164,7 @@ final class ConvReferenceTests: XCTestCase {
     func testFrozenKernelGetsNoGradientWhileBiasAndInputDo() throws {
         let c = ConvCase(input: [1, 5, 6, 2], filters: 3, kernel: (3, 3), stride: (2, 2), padding: .same,
                          activation: .relu)
-        let conv = c.makeLayer(seed: 21)
+        let conv = try c.makeLayer(seed: 21)
         conv.kernel.isTrainable = false
         let x = c.makeInput(seed: 22)
         let input = x.requiringGradient()
@@ -188,7 +188,7 @@ final class ConvReferenceTests: XCTestCase {
     func testNoGradScopeRecordsNothingThroughConv() throws {
         let c = ConvCase(input: [1, 4, 4, 2], filters: 2, kernel: (3, 3), stride: (1, 1), padding: .same,
                          activation: .relu)
-        let conv = c.makeLayer(seed: 31)
+        let conv = try c.makeLayer(seed: 31)
         let input = c.makeInput(seed: 32).requiringGradient()
         let y = try withoutGradients { try conv(input) }
         XCTAssertFalse(y.requiresGradient)
@@ -203,7 +203,7 @@ final class ParallelLayerTests: XCTestCase {
     func testLargerConvMatchesReferenceAndGradients() throws {
         let c = ConvCase(input: [2, 32, 30, 8], filters: 8, kernel: (3, 3), stride: (1, 1), padding: .same,
                          activation: .relu)
-        let conv = ConvReference.randomConv(c, seed: 700)
+        let conv = try ConvReference.randomConv(c, seed: 700)
         let x = randomTensor(c.input, seed: 701)
         assertClose(try conv(x), ConvReference.directConv(x, conv.kernel.value, conv.bias.value, stride: (1, 1),
                                                       padding: .same, relu: true), tolerance: 1e-5, "forward")
@@ -213,7 +213,7 @@ final class ParallelLayerTests: XCTestCase {
         for k in 0..<4 { assertClose(chunked[k], whole[k], tolerance: 1e-5, "chunked vs whole \(k)") }
 
         // Sampled finite differences on the gridded version (kink-free ReLU).
-        let grid = c.makeLayer(seed: 702)
+        let grid = try c.makeLayer(seed: 702)
         let gx = c.makeInput(seed: 703)
         let loss = { (t: Tensor) throws -> Tensor in GradientCheck.projected(try grid(t)) }
         assertGradientError(try GradientCheck.maxRelativeError(at: gx, samples: 40, loss), "dX")
@@ -225,7 +225,7 @@ final class ParallelLayerTests: XCTestCase {
         // dX of a linear conv is the transposed convolution of dY: compute it directly.
         let c = ConvCase(input: [3, 17, 20, 6], filters: 5, kernel: (3, 3), stride: (2, 2), padding: .same,
                          activation: .linear)
-        let conv = ConvReference.randomConv(c, seed: 710)
+        let conv = try ConvReference.randomConv(c, seed: 710)
         let input = randomTensor(c.input, seed: 711).requiringGradient()
         let y = try conv(input)
         XCTAssertEqual(y.shape, [3, 9, 10, 5])

@@ -19,7 +19,7 @@ final class KerasLayerFixtureTests: XCTestCase {
     func checkConv(_ prefix: String, stride: Int, padding: Padding) throws {
         let x = try Fixtures.tensor("\(prefix)_x"), kernel = try Fixtures.tensor("\(prefix)_kernel")
         var rng = SeededGenerator(seed: 1)
-        let conv = Conv2D(name: prefix, inputChannels: kernel.shape[2], filters: kernel.shape[3],
+        let conv = try Conv2D(name: prefix, inputChannels: kernel.shape[2], filters: kernel.shape[3],
                           kernelSize: (kernel.shape[0], kernel.shape[1]), stride: (stride, stride),
                           padding: padding, activation: .linear, rng: &rng)
         conv.kernel.value = kernel

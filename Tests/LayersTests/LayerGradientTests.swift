@@ -80,16 +80,16 @@ final class LayerGradientTests: XCTestCase {
 
     // MARK: Dense
 
-    func makeDense(_ inputSize: Int, _ outputSize: Int, _ activation: Activation, seed: UInt64) -> Dense {
+    func makeDense(_ inputSize: Int, _ outputSize: Int, _ activation: Activation, seed: UInt64) throws -> Dense {
         var rng = SeededGenerator(seed: seed)
-        let dense = Dense(name: "dense", inputSize: inputSize, outputSize: outputSize, activation: activation, rng: &rng)
+        let dense = try Dense(name: "dense", inputSize: inputSize, outputSize: outputSize, activation: activation, rng: &rng)
         dense.bias.value = randomTensor([outputSize], low: -0.5, high: 0.5, seed: seed + 1)
         return dense
     }
 
     func testDenseGradients() throws {
         for activation in [Activation.linear, .softmax] {
-            let dense = makeDense(6, 4, activation, seed: 10)
+            let dense = try makeDense(6, 4, activation, seed: 10)
             let x = randomTensor([3, 6], seed: 12)
             let loss = { (input: Tensor) throws -> Tensor in GradientCheck.projected(try dense(input)) }
             assertGradientError(try GradientCheck.maxRelativeError(at: x, loss), "\(activation) dX")
@@ -101,7 +101,7 @@ final class LayerGradientTests: XCTestCase {
     func testDenseReLUGradientOnGrid() throws {
         // Gridded input/kernel and a bias of an odd multiple of 1/32 keep ReLU off its kink.
         var rng = SeededGenerator(seed: 13)
-        let dense = Dense(name: "dense", inputSize: 5, outputSize: 6, activation: .relu, rng: &rng)
+        let dense = try Dense(name: "dense", inputSize: 5, outputSize: 6, activation: .relu, rng: &rng)
         dense.kernel.value = gridTensor([5, 6], step: 0.25, limit: 0.5, seed: 14)
         dense.bias.value = gridTensor([6], step: 0.0625, limit: 0.25, seed: 15) + 1.0 / 32
         let x = gridTensor([4, 5], step: 0.25, limit: 1, seed: 16)
@@ -115,11 +115,11 @@ final class LayerGradientTests: XCTestCase {
 
     func testDenseValues() throws {
         var rng = SeededGenerator(seed: 0)
-        let dense = Dense(name: "dense", inputSize: 2, outputSize: 3, rng: &rng)
+        let dense = try Dense(name: "dense", inputSize: 2, outputSize: 3, rng: &rng)
         dense.kernel.value = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
         dense.bias.value = Tensor([0.5, -0.5, 1], shape: [3])
         assertValues(try dense(Tensor([1, 1, 2, -1], shape: [2, 2])), [5.5, 6.5, 10, -1.5, -1.5, 1], "x·W + b")
-        let softmax = Dense(name: "out", inputSize: 2, outputSize: 3, activation: .softmax, rng: &rng)
+        let softmax = try Dense(name: "out", inputSize: 2, outputSize: 3, activation: .softmax, rng: &rng)
         softmax.kernel.value = dense.kernel.value
         softmax.bias.value = dense.bias.value
         let x = Tensor([1, 1, 2, -1], shape: [2, 2])
@@ -160,7 +160,7 @@ final class LayerGradientTests: XCTestCase {
     // MARK: Dropout
 
     func testDropoutIsIdentityAtInference() throws {
-        let dropout = Dropout(rate: 0.5, seed: 1)
+        let dropout = try Dropout(rate: 0.5, seed: 1)
         let x = randomTensor([4, 10], seed: 30).requiringGradient()
         let y = try dropout(x)  // training: false
         XCTAssertEqual(y.scalars, x.scalars)
@@ -172,7 +172,7 @@ final class LayerGradientTests: XCTestCase {
 
     func testDropoutInTrainingDropsAboutRateAndRescales() throws {
         for rate: Float in [0.25, 0.5] {
-            let dropout = Dropout(rate: rate, seed: 2)
+            let dropout = try Dropout(rate: rate, seed: 2)
             let n = 100_000
             let y = try dropout(Tensor(repeating: 1, shape: [n]), training: true).scalars
             let zeros = y.filter { $0 == 0 }.count
@@ -185,7 +185,7 @@ final class LayerGradientTests: XCTestCase {
     }
 
     func testDropoutGradientUsesTheSameMask() throws {
-        let dropout = Dropout(rate: 0.4, seed: 3)
+        let dropout = try Dropout(rate: 0.4, seed: 3)
         let xv = randomTensor([6, 50], low: 0.5, high: 1.5, seed: 31)
         let x = xv.requiringGradient()
         let y = try dropout(x, training: true)
@@ -206,13 +206,13 @@ final class LayerGradientTests: XCTestCase {
     }
 
     func testDropoutIsSeededAndAdvances() throws {
-        let a = Dropout(rate: 0.5, seed: 9), b = Dropout(rate: 0.5, seed: 9)
+        let a = try Dropout(rate: 0.5, seed: 9), b = try Dropout(rate: 0.5, seed: 9)
         let x = Tensor(repeating: 1, shape: [200])
         let first = try a(x, training: true).scalars
         XCTAssertEqual(first, try b(x, training: true).scalars, "same seed, same mask")
         XCTAssertNotEqual(first, try a(x, training: true).scalars, "the next batch gets a new mask")
         // Restoring the generator replays the mask.
-        let c = Dropout(rate: 0.5, seed: 9)
+        let c = try Dropout(rate: 0.5, seed: 9)
         let saved = c.generator
         let m1 = try c(x, training: true).scalars
         c.generator = saved

@@ -158,7 +158,7 @@ final class WinogradConvolutionTests: XCTestCase {
         for a in Self.variants {
             try withConvolutionAlgorithm(a) {
                 for (i, c) in cases.enumerated() {
-                    let conv = c.makeLayer(seed: UInt64(2800 + 10 * i))
+                    let conv = try c.makeLayer(seed: UInt64(2800 + 10 * i))
                     let x = c.makeInput(seed: UInt64(2801 + 10 * i))
                     let loss = { (t: Tensor) throws -> Tensor in GradientCheck.projected(try conv(t)) }
                     // The loss is piecewise linear and every pre-activation stays >= 1/32 from
@@ -183,7 +183,7 @@ final class WinogradConvolutionTests: XCTestCase {
         XCTAssertEqual(Array(kernel.shape.dims.prefix(2)), [3, 3])
         for a in Self.variants {
             var rng = SeededGenerator(seed: 1)
-            let conv = Conv2D(name: prefix, inputChannels: kernel.shape[2], filters: kernel.shape[3],
+            let conv = try Conv2D(name: prefix, inputChannels: kernel.shape[2], filters: kernel.shape[3],
                               padding: .same, activation: .linear, rng: &rng)
             conv.kernel.value = kernel
             conv.bias.value = try Fixtures.tensor("\(prefix)_bias")

@@ -92,7 +92,7 @@ final class WinogradDispatchTests: XCTestCase {
     func testForcedWinogradOnStride2StillComputesTheConvolution() throws {
         let c = ConvCase(input: [2, 9, 8, 3], filters: 4, kernel: (3, 3), stride: (2, 2), padding: .same,
                          activation: .relu)
-        let conv = ConvReference.randomConv(c, seed: 3100)
+        let conv = try ConvReference.randomConv(c, seed: 3100)
         let x = randomTensor(c.input, seed: 3101)
         let y = try withConvolutionAlgorithm(.winograd4) { try conv(x) }
         assertClose(y, ConvReference.directConv(x, conv.kernel.value, conv.bias.value, stride: (2, 2), padding: .same,
@@ -103,7 +103,7 @@ final class WinogradDispatchTests: XCTestCase {
     /// is seen; training drops the cache.
     func testKernelCacheFollowsTheKernel() throws {
         var rng = SeededGenerator(seed: 3200)
-        let conv = Conv2D(name: "c", inputChannels: 8, filters: 6, activation: .relu, rng: &rng)
+        let conv = try Conv2D(name: "c", inputChannels: 8, filters: 6, activation: .relu, rng: &rng)
         conv.bias.value = randomTensor([6], seed: 3201)
         let x = randomTensor([2, 7, 9, 8], seed: 3202)
         func reference() -> Tensor {

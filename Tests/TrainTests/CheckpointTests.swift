@@ -24,7 +24,7 @@ final class CheckpointTests: XCTestCase {
         var configuration = configuration
         configuration.outputDirectory = directory
         configuration.epochs = stopAfter ?? epochs
-        let first = Trainer(model: try makeModel(), optimizer: RMSprop(learningRate: 2e-3), configuration: configuration)
+        let first = Trainer(model: try makeModel(), optimizer: try RMSprop(learningRate: 2e-3), configuration: configuration)
         try first.fit(training, validation: validation)
         guard stopAfter != nil else {
             return Run(weights: TrainerTestData.weights(of: first.model), history: first.history, bestEpoch: first.bestEpoch)
@@ -32,7 +32,7 @@ final class CheckpointTests: XCTestCase {
         configuration.epochs = epochs
         let model = try makeModel()
         for parameter in model.parameters { parameter.value = Tensor(repeating: 0.5, shape: parameter.shape) }
-        let second = Trainer(model: model, optimizer: RMSprop(learningRate: 2e-3), configuration: configuration)
+        let second = Trainer(model: model, optimizer: try RMSprop(learningRate: 2e-3), configuration: configuration)
         try second.restoreCheckpoint(from: directory.appendingPathComponent("checkpoint"))
         XCTAssertEqual(second.completedEpochs, stopAfter)
         try second.fit(training, validation: validation)
@@ -66,7 +66,7 @@ final class CheckpointTests: XCTestCase {
         let training = try TrainerTestData.squares(count: 20, seed: 31)
         var configuration = TrainingConfiguration(batchSize: 6, seed: 5, progress: .silent)
         configuration.augmentation = try Augmentation(parsing: "flip,shift=0.1,brightness=0.2")
-        let make = { TrainerTestData.smallModel(dropoutRate: 0.5) }
+        let make = { try TrainerTestData.smallModel(dropoutRate: 0.5) }
         let whole = try run(epochs: 4, stopAfter: nil, makeModel: make, configuration: configuration,
                             training: training, validation: nil)
         let resumed = try run(epochs: 4, stopAfter: 2, makeModel: make, configuration: configuration,
@@ -87,8 +87,8 @@ final class CheckpointTests: XCTestCase {
         for i in 0..<perImage { poisonedImages[flat: 5 * perImage + i] = .nan }  // image 5: batch 2 of 4-image batches
         let poisoned = try TensorExamples(images: poisonedImages, labels: clean.labels, classNames: clean.classNames)
 
-        let model = TrainerTestData.smallModel()
-        let trainer = Trainer(model: model, optimizer: RMSprop(learningRate: 1e-3),
+        let model = try TrainerTestData.smallModel()
+        let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 1e-3),
                               configuration: TrainingConfiguration(epochs: 1, batchSize: 4, shuffle: false,
                                                                    outputDirectory: directory, progress: .silent))
         try trainer.fit(clean)
@@ -114,14 +114,14 @@ final class CheckpointTests: XCTestCase {
         let after = try files.map { try Data(contentsOf: directory.appendingPathComponent($0)) }
         XCTAssertEqual(before, after)
 
-        let restarted = Trainer(model: TrainerTestData.smallModel(seed: 8), optimizer: RMSprop(learningRate: 1e-3),
+        let restarted = try Trainer(model: TrainerTestData.smallModel(seed: 8), optimizer: try RMSprop(learningRate: 1e-3),
                                 configuration: trainer.configuration)
         try restarted.restoreCheckpoint(from: directory.appendingPathComponent("checkpoint"))
         XCTAssertEqual(try restarted.fit(clean).records.count, 3)
         XCTAssertTrue(restarted.history.records.allSatisfy { $0.loss.isFinite })
 
         // trainOnBatch reports the step too, and does not update on a bad step.
-        let single = Trainer(model: TrainerTestData.smallModel(), optimizer: SGD(learningRate: 0.1),
+        let single = try Trainer(model: TrainerTestData.smallModel(), optimizer: try SGD(learningRate: 0.1),
                              configuration: TrainingConfiguration(progress: .silent))
         let initial = TrainerTestData.weights(of: single.model)
         try single.trainOnBatch(inputs: try clean.inputs([0]), labels: [clean.labels[0]])
@@ -140,8 +140,8 @@ final class CheckpointTests: XCTestCase {
         var images = clean.images
         images[flat: 3 * 16 * 16 * 3 + 5 * 16 * 3 + 7 * 3 + 1] = .nan
         let poisoned = try TensorExamples(images: images, labels: clean.labels, classNames: clean.classNames)
-        let model = TrainerTestData.smallModel()
-        let trainer = Trainer(model: model, optimizer: RMSprop(learningRate: 1e-3),
+        let model = try TrainerTestData.smallModel()
+        let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 1e-3),
                               configuration: TrainingConfiguration(epochs: 1, batchSize: 2, shuffle: false, progress: .silent))
         XCTAssertThrowsError(try trainer.fit(poisoned)) { error in
             switch error as? TrainingError {
@@ -157,7 +157,7 @@ final class CheckpointTests: XCTestCase {
         let directory = TrainerTestData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = try TrainerTestData.squares(count: 12, seed: 43)
-        let trainer = Trainer(model: TrainerTestData.smallModel(), optimizer: SGD(learningRate: 1e30),
+        let trainer = try Trainer(model: TrainerTestData.smallModel(), optimizer: try SGD(learningRate: 1e30),
                               configuration: TrainingConfiguration(epochs: 5, batchSize: 4, outputDirectory: directory,
                                                                    progress: .silent))
         do {
@@ -179,19 +179,19 @@ final class CheckpointTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = try TrainerTestData.squares(count: 8, seed: 51)
         var configuration = TrainingConfiguration(epochs: 1, batchSize: 4, outputDirectory: directory, progress: .silent)
-        try Trainer(model: TrainerTestData.smallModel(), optimizer: RMSprop(), configuration: configuration).fit(data)
+        try Trainer(model: TrainerTestData.smallModel(), optimizer: try RMSprop(), configuration: configuration).fit(data)
         configuration.epochs = 2
         configuration.batchSize = 2
-        let trainer = Trainer(model: TrainerTestData.smallModel(), optimizer: RMSprop(), configuration: configuration)
+        let trainer = try Trainer(model: TrainerTestData.smallModel(), optimizer: try RMSprop(), configuration: configuration)
         try trainer.restoreCheckpoint(from: directory.appendingPathComponent("checkpoint"))
         XCTAssertThrowsError(try trainer.fit(data)) { error in
             guard case .checkpoint(let message)? = error as? TrainingError else { return XCTFail("\(error)") }
             XCTAssertTrue(message.contains("batch size"), message)
         }
         // Another optimizer or model is refused when restoring.
-        XCTAssertThrowsError(try Trainer(model: TrainerTestData.smallModel(), optimizer: Adam(), configuration: configuration)
+        XCTAssertThrowsError(try Trainer(model: TrainerTestData.smallModel(), optimizer: try Adam(), configuration: configuration)
             .restoreCheckpoint(from: directory.appendingPathComponent("checkpoint")))
-        XCTAssertThrowsError(try Trainer(model: try TrainerTestData.miniTransfer(.vgg16, loadWeights: false), optimizer: RMSprop(),
+        XCTAssertThrowsError(try Trainer(model: try TrainerTestData.miniTransfer(.vgg16, loadWeights: false), optimizer: try RMSprop(),
                                          configuration: configuration)
             .restoreCheckpoint(from: directory.appendingPathComponent("checkpoint")))
     }
@@ -200,8 +200,8 @@ final class CheckpointTests: XCTestCase {
         let directory = TrainerTestData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = try TrainerTestData.squares(count: 8, seed: 61)
-        let model = TrainerTestData.smallModel(dropoutRate: 0.5)
-        let trainer = Trainer(model: model, optimizer: Adam(learningRate: 3e-3), configuration: TrainingConfiguration(
+        let model = try TrainerTestData.smallModel(dropoutRate: 0.5)
+        let trainer = Trainer(model: model, optimizer: try Adam(learningRate: 3e-3), configuration: TrainingConfiguration(
             epochs: 2, batchSize: 4, seed: 0xFEDC_BA98_7654_3210, outputDirectory: directory, progress: .silent))
         try trainer.fit(data, validation: data)
         let checkpoint = try TrainingCheckpoint.read(from: directory.appendingPathComponent("checkpoint"))
@@ -219,7 +219,7 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual(value.scalars.map(\.bitPattern), weights[name]!.scalars.map(\.bitPattern), name)
         }
         // A finished run resumed with the same epoch count trains nothing more.
-        let again = Trainer(model: TrainerTestData.smallModel(dropoutRate: 0.5), optimizer: Adam(learningRate: 3e-3),
+        let again = try Trainer(model: TrainerTestData.smallModel(dropoutRate: 0.5), optimizer: try Adam(learningRate: 3e-3),
                             configuration: trainer.configuration)
         try again.restoreCheckpoint(from: directory.appendingPathComponent("checkpoint"))
         XCTAssertEqual(try again.fit(data, validation: data).records.count, 2)

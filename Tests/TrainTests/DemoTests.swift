@@ -24,7 +24,7 @@ final class DemoTests: XCTestCase {
         let result = try Demo.run(DemoOptions(directory: directory, images: 240, imageSize: 48, epochs: 8,
                                               batchSize: 16, seed: 1, progress: .silent))
         XCTAssertEqual(result.classNames, ["intact", "rubble"])
-        XCTAssertEqual(result.training.count + result.validation.count, 240)
+        XCTAssertEqual(result.training.count + result.validation.count + result.test.count, 240)
         XCTAssertEqual(result.training.classCounts.reduce(0, +), result.training.count)
         // 44 % rubble: intact gets the smaller weight.
         XCTAssertLessThan(result.classWeights[0], 1)

@@ -30,15 +30,15 @@ final class EndToEndTrainingTests: XCTestCase {
         return (images, labels)
     }
 
-    static func makeModel(seed: UInt64) -> Sequential {
+    static func makeModel(seed: UInt64) throws -> Sequential {
         var rng = SeededGenerator(seed: seed)
-        return Sequential([
-            Conv2D(name: "conv1", inputChannels: 3, filters: 8, activation: .relu, rng: &rng),
+        return try Sequential([
+            try Conv2D(name: "conv1", inputChannels: 3, filters: 8, activation: .relu, rng: &rng),
             MaxPool2D(name: "pool1"),
-            Conv2D(name: "conv2", inputChannels: 8, filters: 8, activation: .relu, rng: &rng),
+            try Conv2D(name: "conv2", inputChannels: 8, filters: 8, activation: .relu, rng: &rng),
             MaxPool2D(name: "pool2"),
             Flatten(),
-            Dense(name: "dense", inputSize: 4 * 4 * 8, outputSize: 2, activation: .softmax, rng: &rng),
+            try Dense(name: "dense", inputSize: 4 * 4 * 8, outputSize: 2, activation: .softmax, rng: &rng),
         ])
     }
 
@@ -72,7 +72,7 @@ final class EndToEndTrainingTests: XCTestCase {
     func train(optimizer: any Optimizer, epochs: Int) throws -> Outcome {
         let (images, labels) = Self.makeDataset(count: 64, seed: 42)
         let (heldOut, heldOutLabels) = Self.makeDataset(count: 32, seed: 99)
-        let model = Self.makeModel(seed: 3)
+        let model = try Self.makeModel(seed: 3)
         let initialAccuracy = try Self.accuracy(model, images, labels)
         let loss = SoftmaxCrossEntropy()
         let batch = 16
@@ -106,17 +106,17 @@ final class EndToEndTrainingTests: XCTestCase {
     }
 
     func testConvNetLearnsWithRMSprop() throws {
-        assertLearned(try train(optimizer: RMSprop(), epochs: 20))
+        assertLearned(try train(optimizer: try RMSprop(), epochs: 20))
     }
 
     func testConvNetLearnsWithLegacyRMSprop() throws {
-        assertLearned(try train(optimizer: RMSprop(epsilonOutsideSquareRoot: true), epochs: 20))
+        assertLearned(try train(optimizer: try RMSprop(epsilonOutsideSquareRoot: true), epochs: 20))
     }
 
     func testConvNetLearnsWithAdamDeterministically() throws {
-        let first = try train(optimizer: Adam(), epochs: 20)
+        let first = try train(optimizer: try Adam(), epochs: 20)
         assertLearned(first)
-        let second = try train(optimizer: Adam(), epochs: 20)
+        let second = try train(optimizer: try Adam(), epochs: 20)
         XCTAssertEqual(first.losses, second.losses, "seeded training should repeat exactly")
     }
 }

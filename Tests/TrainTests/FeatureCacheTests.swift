@@ -21,7 +21,7 @@ final class FeatureCacheTests: XCTestCase {
         let baseline = try Architecture.baseline.makeClassifier(imageSize: 64, hiddenUnits: 8, classes: 2)
         XCTAssertTrue(FrozenPrefix(baseline).prefix.isEmpty)  // all trainable: the "features" are the inputs
 
-        let withDropout = Sequential([Dropout(name: "dropout", rate: 0.5), TrainerTestData.smallModel()])
+        let withDropout = try Sequential([try Dropout(name: "dropout", rate: 0.5), TrainerTestData.smallModel()])
         XCTAssertFalse(FrozenPrefix(withDropout).isCacheable)
     }
 
@@ -47,7 +47,7 @@ final class FeatureCacheTests: XCTestCase {
         let validation = try TrainerTestData.squares(count: 6, size: 64, seed: 13)
         func run(cache: Bool, budget: Int = 2 << 30) throws -> (Trainer, [String: Tensor]) {
             let model = try TrainerTestData.miniTransfer(.vgg19)
-            let trainer = Trainer(model: model, optimizer: RMSprop(learningRate: 1e-3), configuration: TrainingConfiguration(
+            let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 1e-3), configuration: TrainingConfiguration(
                 epochs: 2, batchSize: 6, seed: 8, classWeights: [0.8897, 1.1414], featureCache: cache,
                 cacheMemoryBudget: budget, progress: .silent))
             try trainer.fit(data, validation: validation)
@@ -75,7 +75,7 @@ final class FeatureCacheTests: XCTestCase {
     func testSpillFileLeavesNothingBehind() throws {
         let directory = TrainerTestData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let trainer = Trainer(model: TrainerTestData.smallModel(), optimizer: SGD(learningRate: 0.01),
+        let trainer = try Trainer(model: TrainerTestData.smallModel(), optimizer: try SGD(learningRate: 0.01),
                               configuration: TrainingConfiguration(epochs: 2, batchSize: 4, cacheMemoryBudget: 0,
                                                                    cacheDirectory: directory, progress: .silent))
         try trainer.fit(try TrainerTestData.squares(count: 10, seed: 3))

@@ -90,9 +90,10 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(sweep.rows.count, 101)
         XCTAssertEqual(sweep.positiveName, "damage")
         XCTAssertEqual(sweep.negativeName, "no_damage")
-        // t = 0: everything damage
+        // t = 0: everything damage, nothing no_damage: its precision is undefined, not 0
         let t0 = sweep.rows[0]
-        XCTAssertEqual([t0.positivePrecision, t0.positiveRecall, t0.negativePrecision, t0.negativeRecall], [0.5, 1, 0, 0])
+        XCTAssertEqual([t0.positivePrecision, t0.positiveRecall, t0.negativeRecall], [0.5, 1, 0])
+        XCTAssertNil(t0.negativePrecision)
         // t = 0.5: damage predicted for 0.95, 0.8, 0.6, 0.55 -> TP 3, FP 1, FN 1, TN 3
         let t50 = sweep.row(at: 0.5)
         XCTAssertEqual(t50.threshold, 0.5)
@@ -101,22 +102,27 @@ final class MetricsTests: XCTestCase {
         let t56 = sweep.row(at: 0.56)
         XCTAssertEqual(t56.positivePrecision, 1)
         XCTAssertEqual(t56.positiveRecall, 0.75)
-        XCTAssertEqual(t56.negativePrecision, 0.8, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(t56.negativePrecision), 0.8, accuracy: 1e-12)
         XCTAssertEqual(t56.negativeRecall, 1)
         // t = 0.80 keeps p >= 0.8 (inclusive): TP 2
         XCTAssertEqual(sweep.row(at: 0.8).positiveRecall, 0.5)
         XCTAssertEqual(sweep.row(at: 0.81).positiveRecall, 0.25)
-        // t = 1: nothing predicted damage: precision 0 by convention
+        // t > 0.95: nothing predicted damage: precision undefined (nil), recall and F1 0
         let t100 = sweep.rows[100]
-        XCTAssertEqual([t100.positivePrecision, t100.positiveRecall, t100.negativePrecision, t100.negativeRecall], [0, 0, 0.5, 1])
+        XCTAssertEqual([t100.positiveRecall, t100.positiveF1, t100.negativePrecision, t100.negativeRecall], [0, 0, 0.5, 1])
+        XCTAssertEqual(sweep.rows.indices.filter { sweep.rows[$0].positivePrecision == nil }, Array(96...100))
+        // and below 0.06 nothing is predicted no_damage (the lowest score is 0.05)
+        XCTAssertEqual(sweep.rows.indices.filter { sweep.rows[$0].negativePrecision == nil }, Array(0...5))
+        XCTAssertEqual(sweep.row(at: 0.95).positivePrecision, 1)
         for (a, b) in zip(sweep.rows, sweep.rows.dropFirst()) {
             XCTAssertLessThanOrEqual(b.positiveRecall, a.positiveRecall)
             XCTAssertGreaterThanOrEqual(b.negativeRecall, a.negativeRecall)
             XCTAssertEqual(b.threshold - a.threshold, 0.01, accuracy: 1e-9)
         }
         // best F1: t in (0.20, 0.30] gives TP 4 FP 1 -> F1 8/9 (TP 3 FP 0 above 0.55 only 6/7);
-        // the lowest such threshold is 0.21
-        XCTAssertEqual(sweep.bestF1.threshold, 0.21, accuracy: 1e-12)
+        // the plateau is 0.21...0.30 (10 thresholds), its middle the lower of 0.25 and 0.26
+        XCTAssertEqual(sweep.bestF1Plateau, 21...30)
+        XCTAssertEqual(sweep.bestF1.threshold, 0.25, accuracy: 1e-12)
         XCTAssertEqual(sweep.bestF1.positiveF1, 8.0 / 9, accuracy: 1e-12)
     }
 
@@ -125,9 +131,13 @@ final class MetricsTests: XCTestCase {
         let lines = sweep.csv.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 102)
         XCTAssertEqual(lines[0], "threshold,precision_no_damage,recall_no_damage,precision_damage,recall_damage")
-        XCTAssertEqual(lines[1], "0.00,0.000000,0.000000,0.500000,1.000000")
+        // undefined precision: an empty field, never 0 (5 fields on every line)
+        XCTAssertEqual(lines[1], "0.00,,0.000000,0.500000,1.000000")
         XCTAssertEqual(lines[51], "0.50,0.750000,0.750000,0.750000,0.750000")
-        XCTAssertEqual(lines[101], "1.00,0.500000,1.000000,0.000000,0.000000")
+        XCTAssertEqual(lines[96], "0.95,0.571429,1.000000,1.000000,0.250000")
+        XCTAssertEqual(lines[97], "0.96,0.500000,1.000000,,0.000000")
+        XCTAssertEqual(lines[101], "1.00,0.500000,1.000000,,0.000000")
+        XCTAssertTrue(lines.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 5 })
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(getpid()).csv")
         defer { try? FileManager.default.removeItem(at: url) }
         try sweep.writeCSV(to: url)
@@ -144,8 +154,15 @@ final class MetricsTests: XCTestCase {
         // damage scores 0.95 0.8 0.6 0.3 vs 0.55 0.2 0.1 0.05: 15 of 16 pairs ordered
         XCTAssertEqual(report.rocAUC!, 15.0 / 16, accuracy: 1e-12)
         XCTAssertEqual(report.averagePrecision!, 0.25 * (1 + 1 + 1 + 0.8), accuracy: 1e-12)
-        XCTAssertEqual(report.bestThreshold.threshold, 0.21, accuracy: 1e-12)
+        // the suggested threshold is the plateau's middle, the same in the report, its text and JSON
+        XCTAssertEqual(report.bestThreshold.threshold, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(report.bestThreshold.plateauLow!, 0.21, accuracy: 1e-12)
+        XCTAssertEqual(report.bestThreshold.plateauHigh!, 0.30, accuracy: 1e-12)
+        XCTAssertEqual(report.bestThreshold.precision!, 0.8, accuracy: 1e-12)
+        XCTAssertEqual(report.bestThreshold.recall, 1)
         XCTAssertTrue(report.text.contains("ROC-AUC 0.9375"), report.text)
+        XCTAssertTrue(report.text.contains("best F1 0.8889 at threshold 0.25 (middle of the best-F1 plateau 0.21-0.30)"),
+                      report.text)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rubble-metrics-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -6,15 +6,15 @@ import XCTest
 /// iteration counting and checkpointable state.
 final class OptimizerContractTests: XCTestCase {
     /// One instance of each optimizer, configured to use every kind of state.
-    func allOptimizers() -> [any Optimizer] {
-        [RMSprop(learningRate: 1e-2), RMSprop(learningRate: 1e-2, momentum: 0.9, centered: true),
-         RMSprop(learningRate: 1e-2, epsilonOutsideSquareRoot: true), SGD(learningRate: 0.1),
-         SGD(learningRate: 0.1, momentum: 0.9, nesterov: true), Adam(learningRate: 1e-2),
-         Adam(learningRate: 1e-2, amsgrad: true)]
+    func allOptimizers() throws -> [any Optimizer] {
+        [try RMSprop(learningRate: 1e-2), try RMSprop(learningRate: 1e-2, momentum: 0.9, centered: true),
+         try RMSprop(learningRate: 1e-2, epsilonOutsideSquareRoot: true), try SGD(learningRate: 0.1),
+         try SGD(learningRate: 0.1, momentum: 0.9, nesterov: true), try Adam(learningRate: 1e-2),
+         try Adam(learningRate: 1e-2, amsgrad: true)]
     }
 
-    func testFrozenAndGradientlessParametersAreUnchanged() {
-        for optimizer in allOptimizers() {
+    func testFrozenAndGradientlessParametersAreUnchanged() throws {
+        for optimizer in try allOptimizers() {
             let name = String(describing: type(of: optimizer))
             let trained = Parameter(name: "trained", value: Tensor([1, 2], shape: [2]))
             let frozen = Parameter(name: "frozen", value: Tensor([3, 4], shape: [2]))
@@ -38,8 +38,8 @@ final class OptimizerContractTests: XCTestCase {
         }
     }
 
-    func testParameterListedTwiceIsUpdatedOnce() {
-        let optimizer = SGD(learningRate: 0.1)
+    func testParameterListedTwiceIsUpdatedOnce() throws {
+        let optimizer = try SGD(learningRate: 0.1)
         let parameter = Parameter(name: "w", value: Tensor([1], shape: [1]))
         setGradient(parameter, [1])
         optimizer.step([parameter, parameter])
@@ -48,23 +48,23 @@ final class OptimizerContractTests: XCTestCase {
 
     /// The learning rate is read at each step: a schedule of 1e-2, 1e-3, 5e-2 must match the
     /// reference run with the same schedule.
-    func testLearningRateChangeBetweenStepsTakesEffect() {
+    func testLearningRateChangeBetweenStepsTakesEffect() throws {
         let start: [Float] = [0.5, -0.25, 0.1]
         let gradients: [[Float]] = [[0.2, -1.5, 0.03], [0.1, 0.4, -0.02], [-0.3, -0.8, 0.05]]
         let rates: [Float] = [1e-2, 1e-3, 5e-2]
         let doubles = rates.map(Double.init)
-        assertHistory(runSteps(RMSprop(momentum: 0.5), start: start, gradients: gradients, learningRates: rates),
+        assertHistory(runSteps(try RMSprop(momentum: 0.5), start: start, gradients: gradients, learningRates: rates),
                       Reference.rmsprop(start: start, gradients: gradients, learningRates: doubles, momentum: 0.5),
                       tolerance: 1e-6, "RMSprop")
-        assertHistory(runSteps(SGD(momentum: 0.9), start: start, gradients: gradients, learningRates: rates),
+        assertHistory(runSteps(try SGD(momentum: 0.9), start: start, gradients: gradients, learningRates: rates),
                       Reference.sgd(start: start, gradients: gradients, learningRates: doubles, momentum: 0.9),
                       tolerance: 1e-6, "SGD")
-        assertHistory(runSteps(Adam(), start: start, gradients: gradients, learningRates: rates),
+        assertHistory(runSteps(try Adam(), start: start, gradients: gradients, learningRates: rates),
                       Reference.adam(start: start, gradients: gradients, learningRates: doubles),
                       tolerance: 1e-6, "Adam")
         // And the schedule matters: a constant rate ends elsewhere.
-        let constant = runSteps(Adam(), start: start, gradients: gradients, learningRates: [1e-2, 1e-2, 1e-2])
-        let scheduled = runSteps(Adam(), start: start, gradients: gradients, learningRates: rates)
+        let constant = runSteps(try Adam(), start: start, gradients: gradients, learningRates: [1e-2, 1e-2, 1e-2])
+        let scheduled = runSteps(try Adam(), start: start, gradients: gradients, learningRates: rates)
         XCTAssertGreaterThan(abs(constant[2][0] - scheduled[2][0]), 1e-3)
     }
 
@@ -74,12 +74,12 @@ final class OptimizerContractTests: XCTestCase {
     func testSnapshotRestoreContinuesIdentically() throws {
         let gradients: [[Float]] = [[0.2, -1.5, 0.03, 1], [0.1, 0.4, -0.02, -1], [-0.3, -0.8, 0.05, 0.5],
                                     [0.7, 0.1, -0.04, 0.2]]
-        let factories: [() -> any Optimizer] = [
-            { RMSprop(learningRate: 1e-2, momentum: 0.9, centered: true) }, { RMSprop(epsilonOutsideSquareRoot: true) },
-            { SGD(learningRate: 0.1, momentum: 0.9, nesterov: true) }, { Adam(learningRate: 1e-2, amsgrad: true) },
+        let factories: [() throws -> any Optimizer] = [
+            { try RMSprop(learningRate: 1e-2, momentum: 0.9, centered: true) }, { try RMSprop(epsilonOutsideSquareRoot: true) },
+            { try SGD(learningRate: 0.1, momentum: 0.9, nesterov: true) }, { try Adam(learningRate: 1e-2, amsgrad: true) },
         ]
         for make in factories {
-            let original = make()
+            let original = try make()
             let name = String(describing: type(of: original))
             let a = Parameter(name: "a", value: Tensor([0.5, -0.25], shape: [2]))
             let b = Parameter(name: "b", value: Tensor([0.1, 2], shape: [1, 2]))
@@ -96,7 +96,7 @@ final class OptimizerContractTests: XCTestCase {
             step(original, [a, b], gradients[2])
             step(original, [a, b], gradients[3])
 
-            let resumed = make()
+            let resumed = try make()
             resumed.learningRate = 123  // overwritten by the snapshot
             try resumed.restore(snapshot, for: copies)
             XCTAssertEqual(resumed.iterations, 2, name)
@@ -116,7 +116,7 @@ final class OptimizerContractTests: XCTestCase {
     /// while the kept state changes the next step: so the bitwise comparison above can fail.
     func testClearedStateEqualsFreshOptimizerAndKeptStateDiffers() throws {
         func parameter() -> Parameter { Parameter(name: "w", value: Tensor([0.5, -0.25], shape: [2])) }
-        let kept = Adam(learningRate: 1e-2), cleared = Adam(learningRate: 1e-2), fresh = Adam(learningRate: 1e-2)
+        let kept = try Adam(learningRate: 1e-2), cleared = try Adam(learningRate: 1e-2), fresh = try Adam(learningRate: 1e-2)
         let u = parameter(), v = parameter()
         for (optimizer, p) in [(kept, u), (cleared, v)] {
             setGradient(p, [1, 1])
@@ -133,8 +133,8 @@ final class OptimizerContractTests: XCTestCase {
         XCTAssertEqual(w.value.scalars[0] - u.value.scalars[0], -(1e-2 - 7.408e-3), accuracy: 2e-5)
     }
 
-    func testRestoreRejectsBadState() {
-        let optimizer = RMSprop(momentum: 0.9)
+    func testRestoreRejectsBadState() throws {
+        let optimizer = try RMSprop(momentum: 0.9)
         let parameter = Parameter(name: "kernel", value: Tensor(zeros: [2, 3]))
         let good = Tensor(zeros: [2, 3])
         XCTAssertThrowsError(try optimizer.restoreState(["velocity": good], for: parameter)) { error in
@@ -159,7 +159,7 @@ final class OptimizerContractTests: XCTestCase {
 
     /// Restored velocity is used: RMSprop with velocity v0 takes lr * g / sqrt(rho*v0 + (1-rho)g² + eps).
     func testRestoredStateIsUsed() throws {
-        let optimizer = RMSprop(learningRate: 0.1)
+        let optimizer = try RMSprop(learningRate: 0.1)
         let parameter = Parameter(name: "w", value: Tensor([0], shape: [1]))
         try optimizer.restoreState(["velocity": Tensor([9], shape: [1])], for: parameter)
         setGradient(parameter, [1])
@@ -168,8 +168,8 @@ final class OptimizerContractTests: XCTestCase {
         XCTAssertEqual(parameter.value.scalars[0], -0.1 / (8.2 as Float).squareRoot(), accuracy: 1e-6)
     }
 
-    func testResetStateForgetsEverything() {
-        let optimizer = Adam()
+    func testResetStateForgetsEverything() throws {
+        let optimizer = try Adam()
         let parameter = Parameter(name: "w", value: Tensor([0], shape: [1]))
         setGradient(parameter, [1])
         optimizer.step([parameter])
@@ -184,18 +184,18 @@ final class OptimizerContractTests: XCTestCase {
     }
 
     /// Tensors large enough to be split across threads give the same result as the reference.
-    func testLargeTensorsMatchReference() {
+    func testLargeTensorsMatchReference() throws {
         var rng = SeededGenerator(seed: 7)
         let count = 100_003
         let start = (0..<count).map { _ in rng.nextUnit() - 0.5 }
         let gradients = (0..<2).map { _ in (0..<count).map { _ in rng.nextNormal() } }
         let lrs = [1e-2, 1e-2]
-        let rms = runSteps(RMSprop(learningRate: 1e-2, momentum: 0.9), start: start, gradients: gradients)
+        let rms = runSteps(try RMSprop(learningRate: 1e-2, momentum: 0.9), start: start, gradients: gradients)
         assertLargeClose(rms.last!, Reference.rmsprop(start: start, gradients: gradients, learningRates: lrs,
                                                       momentum: 0.9).last!, "RMSprop")
-        let adam = runSteps(Adam(learningRate: 1e-2), start: start, gradients: gradients)
+        let adam = runSteps(try Adam(learningRate: 1e-2), start: start, gradients: gradients)
         assertLargeClose(adam.last!, Reference.adam(start: start, gradients: gradients, learningRates: lrs).last!, "Adam")
-        let sgd = runSteps(SGD(learningRate: 1e-2, momentum: 0.9, nesterov: true), start: start, gradients: gradients)
+        let sgd = runSteps(try SGD(learningRate: 1e-2, momentum: 0.9, nesterov: true), start: start, gradients: gradients)
         assertLargeClose(sgd.last!, Reference.sgd(start: start, gradients: gradients, learningRates: lrs,
                                                   momentum: 0.9, nesterov: true).last!, "SGD")
     }

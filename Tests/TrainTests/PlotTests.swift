@@ -62,7 +62,7 @@ final class PlotTests: XCTestCase {
         let chart = Plots.thresholdSweep(sweep)
         let xml = try XMLCollector.parse(chart.svg)
         for name in ["precision (damage)", "recall (damage)", "precision (no_damage)", "recall (no_damage)",
-                     "t = 0.21 (best F1 0.889)", "threshold on p(damage)"] {
+                     "suggested t = 0.25", "best F1 0.889 for t = 0.21-0.30", "threshold on p(damage)"] {
             XCTAssertTrue(xml.text.contains(name), "missing '\(name)'")
         }
         XCTAssertEqual(xml.attributes.filter { $0["class"] == "marker" }.count, 1)

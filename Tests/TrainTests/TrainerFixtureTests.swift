@@ -17,7 +17,7 @@ final class TrainerFixtureTests: XCTestCase {
     func checkThreeSteps(_ depth: VGGConfiguration.Depth, legacy: Bool) throws {
         let model = try TrainerTestData.miniTransfer(depth)
         let trainer = Trainer(model: model,
-                              optimizer: RMSprop(learningRate: 1e-3, epsilonOutsideSquareRoot: legacy),
+                              optimizer: try RMSprop(learningRate: 1e-3, epsilonOutsideSquareRoot: legacy),
                               configuration: TrainingConfiguration(classWeights: Self.classWeights, progress: .silent))
         let data = try TrainerTestData.fixtureExamples()
         let x = try data.inputs(Array(0..<data.count))
@@ -57,7 +57,7 @@ final class TrainerFixtureTests: XCTestCase {
         let model = try TrainerTestData.miniTransfer(depth)
         let configuration = TrainingConfiguration(epochs: 2, batchSize: 3, shuffle: false, classWeights: Self.classWeights,
                                                   featureCache: cache, progress: .silent)
-        let trainer = Trainer(model: model, optimizer: RMSprop(learningRate: 1e-3), configuration: configuration)
+        let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 1e-3), configuration: configuration)
         let history = try trainer.fit(try TrainerTestData.fixtureExamples())
         XCTAssertEqual(trainer.featureCache != nil, cache)
         let expected = try TrainerTestData.manifestFitLosses(depth)

@@ -64,19 +64,19 @@ enum TrainerTestData {
 
     /// A small CNN for 16x16 input whose first convolution is frozen (a cacheable prefix
     /// `conv1, pool1`), optionally with dropout in the head.
-    static func smallModel(seed: UInt64 = 3, dropoutRate: Float? = nil) -> Sequential {
+    static func smallModel(seed: UInt64 = 3, dropoutRate: Float? = nil) throws -> Sequential {
         var rng = SeededGenerator(seed: seed)
         var layers: [any Layer] = [
-            Conv2D(name: "conv1", inputChannels: 3, filters: 8, activation: .relu, rng: &rng),
+            try Conv2D(name: "conv1", inputChannels: 3, filters: 8, activation: .relu, rng: &rng),
             MaxPool2D(name: "pool1"),
-            Conv2D(name: "conv2", inputChannels: 8, filters: 8, activation: .relu, rng: &rng),
+            try Conv2D(name: "conv2", inputChannels: 8, filters: 8, activation: .relu, rng: &rng),
             MaxPool2D(name: "pool2"),
             Flatten(),
-            Dense(name: "dense", inputSize: 4 * 4 * 8, outputSize: 16, activation: .relu, rng: &rng),
+            try Dense(name: "dense", inputSize: 4 * 4 * 8, outputSize: 16, activation: .relu, rng: &rng),
         ]
-        if let dropoutRate { layers.append(Dropout(name: "dropout", rate: dropoutRate, seed: 11)) }
-        layers.append(Dense(name: "dense_1", inputSize: 16, outputSize: 2, activation: .softmax, rng: &rng))
-        let model = Sequential(layers)
+        if let dropoutRate { layers.append(try Dropout(name: "dropout", rate: dropoutRate, seed: 11)) }
+        layers.append(try Dense(name: "dense_1", inputSize: 16, outputSize: 2, activation: .softmax, rng: &rng))
+        let model = try Sequential(layers)
         model.layers[0].setTrainable(false)
         return model
     }
@@ -137,8 +137,8 @@ final class TrainerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let training = try TrainerTestData.squares(count: 24, seed: 1)
         let validation = try TrainerTestData.squares(count: 12, seed: 2)
-        let model = TrainerTestData.smallModel()
-        let trainer = Trainer(model: model, optimizer: RMSprop(learningRate: 1e-3), configuration: TrainingConfiguration(
+        let model = try TrainerTestData.smallModel()
+        let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 1e-3), configuration: TrainingConfiguration(
             epochs: 2, batchSize: 8, classWeights: [1.5, 0.75], outputDirectory: directory, progress: .silent))
         let history = try trainer.fit(training, validation: validation)
         XCTAssertEqual(history.records.map(\.epoch), [1, 2])
@@ -163,7 +163,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(metadata.classNames, ["intact", "rubble"])
         XCTAssertEqual(metadata.inputShape, [16, 16, 3])
         // Final weights are the model's.
-        let final = TrainerTestData.smallModel(seed: 99)
+        let final = try TrainerTestData.smallModel(seed: 99)
         try KerasWeights.load(directory.appendingPathComponent("weights.h5"), into: final)
         XCTAssertTrue(TrainerTestData.identical(TrainerTestData.weights(of: final), TrainerTestData.weights(of: model)))
         // No temporary files left behind.
@@ -177,8 +177,8 @@ final class TrainerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let training = try TrainerTestData.squares(count: 24, seed: 3)
         let validation = try TrainerTestData.squares(count: 12, seed: 4)
-        let model = TrainerTestData.smallModel()
-        let trainer = Trainer(model: model, optimizer: RMSprop(learningRate: 3e-2), configuration: TrainingConfiguration(
+        let model = try TrainerTestData.smallModel()
+        let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 3e-2), configuration: TrainingConfiguration(
             epochs: 0, batchSize: 6, outputDirectory: directory, progress: .silent))
         var snapshots: [[String: Tensor]] = []
         for epochs in 1...5 {  // fit continues where the last call stopped
@@ -190,7 +190,7 @@ final class TrainerTests: XCTestCase {
         let best = losses.indices.min { losses[$0] < losses[$1] }! + 1
         XCTAssertEqual(trainer.bestEpoch, best)
         XCTAssertEqual(trainer.history.bestEpoch(by: .validationLoss), best)
-        let loaded = TrainerTestData.smallModel(seed: 42)
+        let loaded = try TrainerTestData.smallModel(seed: 42)
         try KerasWeights.load(directory.appendingPathComponent("best.h5"), into: loaded)
         XCTAssertTrue(TrainerTestData.identical(TrainerTestData.weights(of: loaded), snapshots[best - 1]),
                       "best.h5 is not epoch \(best)'s weights (val losses \(losses))")
@@ -202,7 +202,7 @@ final class TrainerTests: XCTestCase {
         let training = try TrainerTestData.squares(count: 12, seed: 5)
         let validation = try TrainerTestData.squares(count: 6, seed: 6)
         for monitor in [Monitor.validationLoss, Monitor.validationAccuracy] {
-            let trainer = Trainer(model: TrainerTestData.smallModel(), optimizer: SGD(learningRate: 0),
+            let trainer = try Trainer(model: TrainerTestData.smallModel(), optimizer: try SGD(learningRate: 0),
                                   configuration: TrainingConfiguration(epochs: 10, batchSize: 4, monitor: monitor,
                                                                        earlyStoppingPatience: 2, progress: .silent))
             let history = try trainer.fit(training, validation: validation)
@@ -211,7 +211,7 @@ final class TrainerTests: XCTestCase {
             XCTAssertEqual(trainer.bestEpoch, 1)
         }
         // Without patience it runs every epoch.
-        let trainer = Trainer(model: TrainerTestData.smallModel(), optimizer: SGD(learningRate: 0),
+        let trainer = try Trainer(model: TrainerTestData.smallModel(), optimizer: try SGD(learningRate: 0),
                               configuration: TrainingConfiguration(epochs: 4, batchSize: 4, progress: .silent))
         XCTAssertEqual(try trainer.fit(training, validation: validation).records.count, 4)
         XCTAssertFalse(trainer.stoppedEarly)
@@ -222,7 +222,7 @@ final class TrainerTests: XCTestCase {
     func testFitLearnsAndEvaluateMatchesHistory() throws {
         let training = try TrainerTestData.squares(count: 96, seed: 7)
         let validation = try TrainerTestData.squares(count: 24, seed: 8)
-        let trainer = Trainer(model: TrainerTestData.smallModel(), optimizer: Adam(learningRate: 1e-2),
+        let trainer = try Trainer(model: TrainerTestData.smallModel(), optimizer: try Adam(learningRate: 1e-2),
                               configuration: TrainingConfiguration(epochs: 10, batchSize: 8, seed: 3, progress: .silent))
         let history = try trainer.fit(training, validation: validation)
         XCTAssertLessThan(history.records.last!.loss, history.records.first!.loss)
@@ -238,8 +238,8 @@ final class TrainerTests: XCTestCase {
     func testAugmentedTrainingIsUncachedAndRepeatable() throws {
         let training = try TrainerTestData.squares(count: 16, seed: 9)
         func run() throws -> (Trainer, [String: Tensor]) {
-            let model = TrainerTestData.smallModel()
-            let trainer = Trainer(model: model, optimizer: RMSprop(learningRate: 1e-3), configuration: TrainingConfiguration(
+            let model = try TrainerTestData.smallModel()
+            let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 1e-3), configuration: TrainingConfiguration(
                 epochs: 2, batchSize: 8, seed: 4, augmentation: try Augmentation(parsing: "flip,shift=0.1"),
                 progress: .silent))
             try trainer.fit(training)
@@ -254,9 +254,10 @@ final class TrainerTests: XCTestCase {
 
     func testConfigurationErrors() throws {
         let training = try TrainerTestData.squares(count: 8, seed: 1)
-        func fit(_ configuration: TrainingConfiguration, model: Sequential = TrainerTestData.smallModel()) -> (any Error)? {
+        func fit(_ configuration: TrainingConfiguration, model: Sequential? = nil) -> (any Error)? {
             do {
-                try Trainer(model: model, optimizer: SGD(), configuration: configuration).fit(training)
+                try Trainer(model: model ?? TrainerTestData.smallModel(), optimizer: try SGD(),
+                            configuration: configuration).fit(training)
                 return nil
             } catch { return error }
         }
@@ -264,7 +265,7 @@ final class TrainerTests: XCTestCase {
                        .invalidConfiguration("batch size must be >= 1, got 0"))
         XCTAssertNotNil(fit(TrainingConfiguration(classWeights: [1, 2, 3], progress: .silent)) as? TrainingError)
         XCTAssertNotNil(fit(TrainingConfiguration(monitor: Monitor("val_f7"), progress: .silent)) as? TrainingError)
-        let frozen = TrainerTestData.smallModel()
+        let frozen = try TrainerTestData.smallModel()
         frozen.setTrainable(false)
         XCTAssertEqual(fit(TrainingConfiguration(epochs: 1, progress: .silent), model: frozen) as? TrainingError,
                        .nothingToTrain)
@@ -272,7 +273,7 @@ final class TrainerTests: XCTestCase {
 
     /// Without validation data, `val_loss` falls back to `loss` for choosing the best epoch.
     func testMonitorFallsBackWithoutValidation() throws {
-        let trainer = Trainer(model: TrainerTestData.smallModel(), optimizer: RMSprop(learningRate: 1e-3),
+        let trainer = try Trainer(model: TrainerTestData.smallModel(), optimizer: try RMSprop(learningRate: 1e-3),
                               configuration: TrainingConfiguration(epochs: 2, batchSize: 8, progress: .silent))
         let history = try trainer.fit(try TrainerTestData.squares(count: 16, seed: 2))
         XCTAssertNil(history.records[0].validationLoss)

@@ -7,9 +7,9 @@ import XCTest
 
 /// VGG, transfer and baseline builders: Keras' names, shapes and freezing.
 final class BuilderTests: XCTestCase {
-    func testVGGLayerNamesMatchKeras() {
+    func testVGGLayerNamesMatchKeras() throws {
         var rng = SeededGenerator(seed: 0)
-        let vgg16 = VGG.vgg16(inputSize: 64, widths: VGGConfiguration.miniWidths, rng: &rng)
+        let vgg16 = try VGG.vgg16(inputSize: 64, widths: VGGConfiguration.miniWidths, rng: &rng)
         XCTAssertEqual(vgg16.name, "vgg16")
         XCTAssertEqual(vgg16.layers.map(\.name), [
             "block1_conv1", "block1_conv2", "block1_pool", "block2_conv1", "block2_conv2", "block2_pool",
@@ -17,7 +17,7 @@ final class BuilderTests: XCTestCase {
             "block4_conv1", "block4_conv2", "block4_conv3", "block4_pool",
             "block5_conv1", "block5_conv2", "block5_conv3", "block5_pool",
         ])
-        let vgg19 = VGG.make(VGGConfiguration(depth: .vgg19, inputSize: 64, widths: VGGConfiguration.miniWidths,
+        let vgg19 = try VGG.make(VGGConfiguration(depth: .vgg19, inputSize: 64, widths: VGGConfiguration.miniWidths,
                                               includeTop: true, fullyConnectedUnits: 24, classes: 7), rng: &rng)
         XCTAssertEqual(vgg19.layers.filter { $0 is Conv2D }.count, 16)
         XCTAssertEqual(vgg19.layers.suffix(5).map(\.name), ["block5_pool", "flatten", "fc1", "fc2", "predictions"])
@@ -31,17 +31,17 @@ final class BuilderTests: XCTestCase {
         XCTAssertEqual(VGGConfiguration(depth: .vgg19).featureShape, [4, 4, 512])
         XCTAssertEqual(VGGConfiguration(depth: .vgg16, inputSize: 224).featureShape, [7, 7, 512])
         var rng = SeededGenerator(seed: 0)
-        let mini = VGG.make(VGGConfiguration(depth: .vgg16, inputSize: 75, widths: VGGConfiguration.miniWidths), rng: &rng)
+        let mini = try VGG.make(VGGConfiguration(depth: .vgg16, inputSize: 75, widths: VGGConfiguration.miniWidths), rng: &rng)
         let inferred = try ShapeInference.outputShape(of: mini, input: [2, 75, 75, 3])
         let actual = try withoutGradients { try mini(Tensor(zeros: [2, 75, 75, 3])) }.shape
         XCTAssertEqual(inferred, actual)
         XCTAssertEqual(inferred, [2, 2, 2, 32])
     }
 
-    func testStandardVGGParameterCountsMatchKeras() {
+    func testStandardVGGParameterCountsMatchKeras() throws {
         var rng = SeededGenerator(seed: 0)
         // keras.applications.VGG16(include_top=False): 14,714,688 parameters.
-        let vgg16 = VGG.vgg16(rng: &rng)
+        let vgg16 = try VGG.vgg16(rng: &rng)
         XCTAssertEqual(vgg16.parameters.reduce(0) { $0 + $1.value.count }, 14_714_688)
         // With the top at 224x224 Keras reports 138,357,544: the same convolutions plus the dense layers.
         let top = 7 * 7 * 512 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 1000 + 1000

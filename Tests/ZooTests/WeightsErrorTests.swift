@@ -13,7 +13,7 @@ final class WeightsErrorTests: XCTestCase {
         let url = directory.appendingPathComponent("cut_vgg19_base.h5")
         let data = try Data(contentsOf: Fixtures.url("vgg19_base.h5"))
         try data.prefix(data.count / 2).write(to: url)
-        let model = Mini.base(.vgg19)
+        let model = try Mini.base(.vgg19)
         let error = expectWeightsError { try KerasWeights.load(url, into: model) }
         guard case .unreadable(let file, _)? = error else { return XCTFail("got \(String(describing: error))") }
         XCTAssertEqual(file, url.path)
@@ -50,7 +50,7 @@ final class WeightsErrorTests: XCTestCase {
     }
 
     func testWrongWidthsAreAShapeMismatchAndLeaveTheModelUnchanged() throws {
-        let model = Mini.base(.vgg19, widths: [8, 16, 16, 32, 64])
+        let model = try Mini.base(.vgg19, widths: [8, 16, 16, 32, 64])
         let before = parameterValues(model)
         let url = Fixtures.url("vgg19_base.h5")
         let error = expectWeightsError { try KerasWeights.load(url, into: model) }
@@ -61,7 +61,7 @@ final class WeightsErrorTests: XCTestCase {
     }
 
     func testSkipMismatchesLoadsTheRest() throws {
-        let model = Mini.base(.vgg19, widths: [8, 16, 16, 32, 64])
+        let model = try Mini.base(.vgg19, widths: [8, 16, 16, 32, 64])
         let before = parameterValues(model)
         let report = try KerasWeights.load(Fixtures.url("vgg19_base.h5"), into: model,
                                            options: WeightsLoadOptions(skipMismatchedShapes: true))
@@ -75,10 +75,10 @@ final class WeightsErrorTests: XCTestCase {
     }
 
     func testExtraModelLayerIsMissingFromTheFile() throws {
-        let base = Mini.base(.vgg16)
+        let base = try Mini.base(.vgg16)
         var rng = SeededGenerator(seed: 1)
-        let extra = Sequential(name: "vgg16", base.layers + [
-            Conv2D(name: "block6_conv1", inputChannels: 32, filters: 32, rng: &rng),
+        let extra = try Sequential(name: "vgg16", base.layers + [
+            try Conv2D(name: "block6_conv1", inputChannels: 32, filters: 32, rng: &rng),
         ])
         let url = Fixtures.url("vgg16_base.h5")
         let error = expectWeightsError { try KerasWeights.load(url, into: extra) }
@@ -98,9 +98,9 @@ final class WeightsErrorTests: XCTestCase {
     }
 
     func testRenamedLayerIsMissingThenUnknown() throws {
-        let base = Mini.base(.vgg16)
+        let base = try Mini.base(.vgg16)
         var rng = SeededGenerator(seed: 2)
-        let renamed = Sequential(name: "vgg16", [Conv2D(name: "first_conv", inputChannels: 3, filters: 8, rng: &rng)]
+        let renamed = try Sequential(name: "vgg16", [try Conv2D(name: "first_conv", inputChannels: 3, filters: 8, rng: &rng)]
             + base.layers.dropFirst())
         let url = Fixtures.url("vgg16_base.h5")
         XCTAssertEqual(expectWeightsError { try KerasWeights.load(url, into: renamed) },

@@ -13,7 +13,7 @@ final class WeightsExportTests: XCTestCase {
         var entries: [String] = []
         for child in try group.children() {
             let path = prefix + child
-            switch group.kind(of: child) {
+            switch try group.kind(of: child) {
             case .group?:
                 entries.append(path + "/")
                 entries += try tree(try group.group(child), prefix: path + "/")

@@ -57,7 +57,7 @@ final class WeightsInspectTests: XCTestCase {
             try file.close()
 
             XCTAssertEqual(try KerasWeights.inspect(url).layout, .keras3Legacy(fullModel: false))
-            let fromLegacy = Mini.base(.vgg16, seed: 1), fromKeras2 = Mini.base(.vgg16, seed: 2)
+            let fromLegacy = try Mini.base(.vgg16, seed: 1), fromKeras2 = try Mini.base(.vgg16, seed: 2)
             try KerasWeights.load(url, into: fromLegacy)
             try KerasWeights.load(Fixtures.url("vgg16_base.h5"), into: fromKeras2)
             assertIdentical(parameterValues(fromLegacy), parameterValues(fromKeras2), "keras 3 legacy")

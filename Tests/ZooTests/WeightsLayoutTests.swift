@@ -97,11 +97,11 @@ final class WeightsLayoutTests: XCTestCase {
             let net = depth.rawValue
             var files = ["\(net)_base.h5"]
             if depth == .vgg16 { files.append("vgg16_base_keras1_names.h5") }
-            let fromTransfer = Mini.base(depth)
+            let fromTransfer = try Mini.base(depth)
             // The same base weights sit in the transfer file's `vgg19` group.
             try KerasWeights.load(Fixtures.url("\(net)_transfer.h5"), into: fromTransfer, options: .byName)
             for file in files {
-                let base = Mini.base(depth, seed: 5)
+                let base = try Mini.base(depth, seed: 5)
                 try KerasWeights.load(Fixtures.url(file), into: base)
                 assertIdentical(parameterValues(base), parameterValues(fromTransfer), file)
             }

@@ -22,9 +22,9 @@ enum Mini {
     }
 
     static func base(_ depth: VGGConfiguration.Depth, widths: [Int] = VGGConfiguration.miniWidths,
-                     seed: UInt64 = 98) -> Sequential {
+                     seed: UInt64 = 98) throws -> Sequential {
         var rng = SeededGenerator(seed: seed)
-        return VGG.make(configuration(depth, widths: widths), rng: &rng)
+        return try VGG.make(configuration(depth, widths: widths), rng: &rng)
     }
 }
 

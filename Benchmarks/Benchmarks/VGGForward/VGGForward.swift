@@ -35,7 +35,7 @@ let benchmarks: @Sendable () -> Void = {
                 },
                 setup: { () throws -> (Sequential, Tensor, Double) in
                     var rng = SeededGenerator(seed: 1)
-                    let model = VGG.make(VGGConfiguration(depth: depth, inputSize: size), rng: &rng)
+                    let model = try VGG.make(VGGConfiguration(depth: depth, inputSize: size), rng: &rng)
                     let input = Tensor.uniform([batch, size, size, 3], low: 0, high: 1, using: &rng)
                     let flops = try NetworkFLOPs.convolutions(model, input: [size, size, 3]) * Double(batch)
                     return (model, input, flops)

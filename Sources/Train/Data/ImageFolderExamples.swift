@@ -164,6 +164,7 @@ public struct ImageFolderExamples: LabelledExamples {
                             _ = try ImageDecoder.decode(contentsOf: files[i], atLeast: target)
                         } else {
                             let size = try ImageDecoder.size(contentsOf: files[i])
+                            try DecodeLimits.default.check(width: size.width, height: size.height, file: files[i].path)
                             if size.width <= 0 || size.height <= 0 {
                                 out.value[i] = BadFile(index: i, path: files[i].path, reason: "image of size \(size.width)x\(size.height)")
                             }

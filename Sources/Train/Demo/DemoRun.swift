@@ -14,13 +14,17 @@ public struct DemoOptions: Sendable {
     public var epochs: Int
     public var batchSize: Int
     public var seed: UInt64
+    /// Share of all images that picks the best epoch and the suggested threshold.
     public var validationFraction: Double
+    /// Share of all images held out until the end: never trained on, never used to choose
+    /// the epoch or the threshold.
+    public var testFraction: Double
     public var learningRate: Float
     public var progress: ProgressMode
 
     public init(directory: URL, images: Int = 600, imageSize: Int = 64, epochs: Int = 8, batchSize: Int = 16,
-                seed: UInt64 = 0, validationFraction: Double = 0.2, learningRate: Float = 1e-3,
-                progress: ProgressMode = .automatic) {
+                seed: UInt64 = 0, validationFraction: Double = 0.2, testFraction: Double = 0.2,
+                learningRate: Float = 1e-3, progress: ProgressMode = .silent) {
         self.directory = directory
         self.images = images
         self.imageSize = imageSize
@@ -28,6 +32,7 @@ public struct DemoOptions: Sendable {
         self.batchSize = batchSize
         self.seed = seed
         self.validationFraction = validationFraction
+        self.testFraction = testFraction
         self.learningRate = learningRate
         self.progress = progress
     }
@@ -37,28 +42,68 @@ public struct DemoOptions: Sendable {
 public struct DemoResult {
     public var dataDirectory: URL
     public var runDirectory: URL
+    /// `run/test`: the held-out test set's report files.
+    public var testDirectory: URL
     public var classNames: [String]
+    /// The positive class (`rubble`).
+    public var positive: Int
     public var classWeights: [Float]
     public var training: Subset
     public var validation: Subset
+    /// Held out: disjoint from ``training`` and ``validation``.
+    public var test: Subset
     public var history: History
+    /// The epoch whose weights `best.h5` holds, and the metric that chose it.
+    public var bestEpoch: Int?
+    public var monitor: String
     /// Validation results of the best epoch's weights.
     public var evaluation: Evaluation
     public var report: EvaluationReport
+    /// Test results of the best epoch's weights (argmax decisions, as ``report``).
+    public var testEvaluation: Evaluation
+    public var testReport: EvaluationReport
+    /// The threshold suggested on validation (``EvaluationReport/BestThreshold``) and the test
+    /// set's numbers at it (the row of the test sweep).
+    public var suggestedThreshold: Double
+    public var testAtSuggestedThreshold: ThresholdSweep.Row
     /// The baseline CNN with the best epoch's weights loaded.
     public var model: Sequential
     /// Every file written into the run directory.
     public var files: [URL]
+
+    /// Test images to explain with Grad-CAM: every misclassified one (argmax, as ``testReport``
+    /// counts them), most confidently wrong first, up to `misclassifiedCap`; then the first
+    /// `correctPerClass` correctly classified ones of each class. Indices into ``test``.
+    public func gradCAMSelection(misclassifiedCap: Int = 8, correctPerClass: Int = 2)
+        -> [(index: Int, misclassified: Bool)] {
+        let predicted = testEvaluation.predictions, labels = testEvaluation.labels
+        let wrong = labels.indices.filter { predicted[$0] != labels[$0] }
+            .sorted { testEvaluation.probabilities[$0][predicted[$0]] > testEvaluation.probabilities[$1][predicted[$1]] }
+        var chosen = wrong.prefix(max(0, misclassifiedCap)).map { (index: $0, misclassified: true) }
+        for label in classNames.indices {
+            chosen += labels.indices.filter { labels[$0] == label && predicted[$0] == label }
+                .prefix(max(0, correctPerClass)).map { (index: $0, misclassified: false) }
+        }
+        return chosen
+    }
 }
 
 /// The whole workflow on synthetic data, small enough for a laptop: draw a labelled image
-/// folder of intact facades and rubble, split off validation, train the paper's baseline CNN
-/// with balanced class weights, pick the best epoch, evaluate it and write the plots.
+/// folder of intact facades and rubble, split it (seeded, stratified) into training,
+/// validation and a held-out test set (60/20/20 by default), train the paper's baseline CNN
+/// with balanced class weights, pick the best epoch and the threshold on validation, then
+/// report validation (`run/`) and test (`run/test/`) and write the plots.
 public enum Demo {
     /// Runs the demo; `log` receives the lines a person would want to read.
     public static func run(_ options: DemoOptions, log: (String) -> Void = { _ in }) throws -> DemoResult {
+        guard options.validationFraction > 0, options.testFraction > 0,
+              options.validationFraction + options.testFraction < 1 else {
+            throw DatasetError.invalidArgument("validation (\(options.validationFraction)) and test (\(options.testFraction)) "
+                                               + "fractions must be positive and leave images for training")
+        }
         let data = options.directory.appendingPathComponent("data")
         let run = options.directory.appendingPathComponent("run")
+        let testDirectory = run.appendingPathComponent("test")
         let fm = FileManager.default
         for kind in SyntheticScenes.Kind.allCases {  // only the demo's own folders are replaced
             try? fm.removeItem(at: data.appendingPathComponent(kind.rawValue))
@@ -70,9 +115,10 @@ public enum Demo {
             + "to \(data.path) in " + String(format: "%.1f s", TrainingProgress.seconds(ContinuousClock.now - clock)))
 
         let examples = try ImageFolderExamples(directory: data, pipeline: ImagePipeline(imageSize: options.imageSize))
-        let split = try examples.split(validationFraction: options.validationFraction, seed: options.seed, stratified: true)
+        let split = try threeWaySplit(examples, options: options)
         let weights = try ClassWeights.balanced.weights(for: split.training)
-        log("training on \(split.training.count) images, validating on \(split.validation.count); "
+        log("training on \(split.training.count) images, validating on \(split.validation.count) (best epoch, threshold), "
+            + "testing on \(split.test.count) held out; "
             + (try ClassWeights.balanced.summary(classNames: examples.classNames, classCounts: split.training.classCounts)))
 
         let model = try Architecture.baseline.makeClassifier(imageSize: options.imageSize, hiddenUnits: 64,
@@ -81,7 +127,7 @@ public enum Demo {
         let configuration = TrainingConfiguration(
             epochs: options.epochs, batchSize: options.batchSize, seed: options.seed, classWeights: weights,
             outputDirectory: run, progress: options.progress, inputShape: [options.imageSize, options.imageSize, 3])
-        let trainer = Trainer(model: model, optimizer: RMSprop(learningRate: options.learningRate),
+        let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: options.learningRate),
                               configuration: configuration)
         let history = try trainer.fit(split.training, validation: split.validation)
 
@@ -89,20 +135,50 @@ public enum Demo {
         try KerasWeights.load(best, into: model)
         let evaluation = try trainer.evaluate(split.validation, usingFitCache: true)
         trainer.releaseFeatureCache()
+        let testEvaluation = try trainer.evaluate(split.test)
         let positive = try BinaryMetrics.positiveClassIndex(examples.classNames, requested: SyntheticScenes.Kind.rubble.rawValue)
         let report = try RunReports.writeEvaluation(
             evaluation, identifiers: (0..<split.validation.count).map(split.validation.identifier), positive: positive,
-            to: run, title: "Synthetic demo: precision and recall vs threshold")
-        try RunReports.writeTrainingCurves(history, to: run.appendingPathComponent(RunReports.curvesPlotFile),
+            to: run, title: "Demo, validation set: precision and recall vs threshold")
+
+        // The test set is scored at the threshold chosen on validation, never at its own best.
+        let suggested = report.bestThreshold.threshold
+        let testSweep = try ThresholdSweep(probabilities: testEvaluation.probabilities, labels: testEvaluation.labels,
+                                           classNames: examples.classNames, positive: positive)
+        let atSuggested = testSweep.row(at: suggested)
+        let testReport = try RunReports.writeEvaluation(
+            testEvaluation, identifiers: (0..<split.test.count).map(split.test.identifier), positive: positive,
+            to: testDirectory, title: "Demo, held-out test set: precision and recall vs threshold",
+            extra: ["split": "test", "atValidationThreshold": RunReports.json(atSuggested)],
+            marked: suggested, markedLabel: "chosen on validation")
+
+        try RunReports.writeTrainingCurves(history, of: trainer, to: run.appendingPathComponent(RunReports.curvesPlotFile),
                                            title: "Synthetic demo: baseline CNN")
         try RunReports.writeClasses(examples.classNames, positive: positive,
                                     inputShape: [options.imageSize, options.imageSize, 3], classWeights: weights,
                                     to: run.appendingPathComponent(RunReports.classesFile))
-        let files = [RunReports.metricsFile, RunReports.sweepFile, RunReports.sweepPlotFile, RunReports.predictionsFile,
-                     RunReports.curvesPlotFile, RunReports.classesFile, "history.csv", "best.h5", "weights.h5",
-                     "checkpoint/\(TrainingCheckpoint.fileName)"].map { run.appendingPathComponent($0) }
-        return DemoResult(dataDirectory: data, runDirectory: run, classNames: examples.classNames, classWeights: weights,
-                          training: split.training, validation: split.validation, history: history,
-                          evaluation: evaluation, report: report, model: model, files: files)
+        let reportFiles = [RunReports.metricsFile, RunReports.sweepFile, RunReports.sweepPlotFile, RunReports.predictionsFile]
+        let files = reportFiles.map { run.appendingPathComponent($0) }
+            + reportFiles.map { testDirectory.appendingPathComponent($0) }
+            + [RunReports.curvesPlotFile, RunReports.classesFile, "history.csv", "best.h5", "weights.h5",
+               "checkpoint/\(TrainingCheckpoint.fileName)"].map { run.appendingPathComponent($0) }
+        let monitor = trainer.effectiveMonitor(hasValidation: true).metric
+        return DemoResult(dataDirectory: data, runDirectory: run, testDirectory: testDirectory,
+                          classNames: examples.classNames, positive: positive, classWeights: weights,
+                          training: split.training, validation: split.validation, test: split.test, history: history,
+                          bestEpoch: trainer.bestEpoch, monitor: monitor, evaluation: evaluation, report: report,
+                          testEvaluation: testEvaluation, testReport: testReport, suggestedThreshold: suggested,
+                          testAtSuggestedThreshold: atSuggested, model: model, files: files)
+    }
+
+    /// Training, validation and test parts of `examples`: the test part is split off first
+    /// (stratified, seeded), then validation from the rest, so each is its share of all images
+    /// (rounded per class) and the three are disjoint.
+    static func threeWaySplit(_ examples: any LabelledExamples, options: DemoOptions)
+        throws -> (training: Subset, validation: Subset, test: Subset) {
+        let outer = try examples.split(validationFraction: options.testFraction, seed: options.seed ^ 0x7E57, stratified: true)
+        let inner = try outer.training.split(validationFraction: options.validationFraction / (1 - options.testFraction),
+                                             seed: options.seed, stratified: true)
+        return (inner.training, inner.validation, outer.validation)
     }
 }

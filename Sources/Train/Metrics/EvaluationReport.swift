@@ -6,15 +6,34 @@ import Tensor
 /// `metrics.json` (keys sorted, so files diff cleanly).
 ///
 /// Predicted class = the most probable one (argmax; the first on ties). Precision of a class
-/// never predicted is 0 (scikit-learn's `zero_division=0`), recall of a class with no examples is 0.
+/// never predicted is 0 (scikit-learn's `zero_division=0`), recall of a class with no examples is 0;
+/// the threshold sweep behind ``bestThreshold`` leaves such a precision undefined instead.
 /// ROC-AUC and average precision are `null` when undefined (only one kind of example present).
 public struct EvaluationReport: Sendable, Codable, Equatable {
-    /// The positive class's threshold with the best F1 on the sweep.
+    /// The positive class's suggested threshold: the middle of the best-F1 plateau of the
+    /// sweep (``ThresholdSweep/bestF1``; the same value the sweep plot marks and ``text`` prints).
     public struct BestThreshold: Sendable, Codable, Equatable {
         public var threshold: Double
         public var f1: Double
-        public var precision: Double
+        /// `nil` (JSON `null`) when nothing is predicted positive at the threshold, which can
+        /// only happen when the best F1 is 0.
+        public var precision: Double?
         public var recall: Double
+        /// The first and last threshold of the best-F1 plateau (`threshold` is its middle);
+        /// `nil` in reports written before they were recorded.
+        public var plateauLow: Double?
+        public var plateauHigh: Double?
+
+        /// Writes an undefined precision as `null` rather than leaving the key out.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(threshold, forKey: .threshold)
+            try container.encode(f1, forKey: .f1)
+            try container.encode(precision, forKey: .precision)
+            try container.encode(recall, forKey: .recall)
+            try container.encodeIfPresent(plateauLow, forKey: .plateauLow)
+            try container.encodeIfPresent(plateauHigh, forKey: .plateauHigh)
+        }
     }
 
     public var classNames: [String]
@@ -74,8 +93,11 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
         self.rocAUC = rocAUC
         self.averagePrecision = averagePrecision
         let best = sweep.bestF1
+        let plateau = sweep.bestF1Plateau
         bestThreshold = BestThreshold(threshold: best.threshold, f1: best.positiveF1,
-                                      precision: best.positivePrecision, recall: best.positiveRecall)
+                                      precision: best.positivePrecision, recall: best.positiveRecall,
+                                      plateauLow: sweep.rows[plateau.lowerBound].threshold,
+                                      plateauHigh: sweep.rows[plateau.upperBound].threshold)
         self.loss = loss
     }
 
@@ -89,6 +111,12 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     /// Writes `metrics.json` (or any name) atomically.
     public func write(to url: URL) throws {
         try AtomicFile.write(try jsonData(), to: url)
+    }
+
+    /// " (middle of the best-F1 plateau 0.21-0.30)" when the plateau is wider than one step.
+    private var plateauText: String {
+        guard let low = bestThreshold.plateauLow, let high = bestThreshold.plateauHigh, high > low else { return "" }
+        return String(format: " (middle of the best-F1 plateau %.2f-%.2f)", low, high)
     }
 
     /// Several lines for the terminal: accuracy, per-class table, macro averages, AUCs, confusion matrix.
@@ -106,7 +134,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
                      + pad(String(count), 9))
         lines.append("positive class '\(positiveClass)': ROC-AUC \(rocAUC.map(f) ?? "n/a"), "
                      + "average precision \(averagePrecision.map(f) ?? "n/a"), best F1 \(f(bestThreshold.f1)) at threshold "
-                     + String(format: "%.2f", bestThreshold.threshold))
+                     + String(format: "%.2f", bestThreshold.threshold) + plateauText)
         if let matrix = try? ConfusionMatrix(classNames: classNames, counts: confusionMatrix) {
             lines.append(matrix.table)
         }

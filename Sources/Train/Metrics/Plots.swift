@@ -9,8 +9,17 @@ public enum Plots {
     /// then the rest sorted; training solid, validation dashed in a second colour, dots at each
     /// epoch up to 40 epochs. The y axis fits the data (accuracy-like panels — `accuracy`, `acc`,
     /// `precision`, `recall`, `auc`, `f1` — never beyond 0-1).
+    ///
+    /// With a `bestEpoch` every panel gets a dotted vertical line there labelled
+    /// `best epoch N (monitor)` (`best epoch N` without a `monitor`); `subtitle` goes under
+    /// the title (e.g. which losses are class-weighted).
     public static func trainingCurves(_ metrics: [String: [Double]], title: String? = nil,
+                                      bestEpoch: Int? = nil, monitor: String? = nil, subtitle: String? = nil,
                                       panelWidth: Double = 560, panelHeight: Double = 400) -> SVGFigure {
+        let markers = bestEpoch.map { epoch in
+            [LineChart.Marker(x: Double(epoch), label: "best epoch \(epoch)" + (monitor.map { " (\($0))" } ?? ""),
+                              color: "#2ca02c")]
+        } ?? []
         var bases: [String] = []
         for key in metrics.keys.sorted() {
             let base = key.hasPrefix("val_") ? String(key.dropFirst(4)) : key
@@ -37,35 +46,51 @@ public enum Plots {
                 yRange = max(0, ticks.low)...min(1, ticks.high)
             }
             return LineChart(title: display(base), xLabel: "epoch", yLabel: base, series: series,
-                             xRange: epochs > 1 ? 1...Double(epochs) : nil, yRange: yRange, integerX: true,
-                             width: panelWidth, height: panelHeight)
+                             xRange: epochs > 1 ? 1...Double(epochs) : nil, yRange: yRange, markers: markers,
+                             integerX: true, width: panelWidth, height: panelHeight)
         }
-        return SVGFigure(charts: charts, title: title)
+        return SVGFigure(charts: charts, title: title, subtitle: subtitle)
     }
 
     /// Precision and recall of both classes against the threshold (0-1 on both axes), with a
-    /// dotted vertical line and circles at `chosen` (default: the best-F1 threshold).
-    public static func thresholdSweep(_ sweep: ThresholdSweep, chosen: Double? = nil, title: String? = nil) -> LineChart {
+    /// dotted vertical line and circles at `chosen` (default: the suggested threshold,
+    /// ``ThresholdSweep/bestF1``, the middle of the best-F1 plateau, which is shaded and listed
+    /// in the legend). Where a precision is undefined (nothing predicted as that class) its
+    /// line has a gap rather than a drop to 0. The marker's label goes where it covers no curve
+    /// (``MarkerLabelLayout``).
+    ///
+    /// `chosenLabel` names a given `chosen` threshold (`t = 0.57 (chosen on validation)`);
+    /// without it the label is `t = 0.57`, and `suggested t = 0.57` for the default.
+    public static func thresholdSweep(_ sweep: ThresholdSweep, chosen: Double? = nil, chosenLabel: String? = nil,
+                                      title: String? = nil) -> LineChart {
         let x = sweep.rows.map(\.threshold)
         let negative = LineChart.palette[0], positive = LineChart.palette[3]
         let series: [LineChart.Series] = [
-            .init(name: "precision (\(sweep.negativeName))", x: x, y: sweep.rows.map(\.negativePrecision), color: negative),
+            .init(name: "precision (\(sweep.negativeName))", x: x, y: sweep.rows.map { $0.negativePrecision ?? .nan },
+                  color: negative),
             .init(name: "recall (\(sweep.negativeName))", x: x, y: sweep.rows.map(\.negativeRecall), color: negative, dashed: true),
-            .init(name: "precision (\(sweep.positiveName))", x: x, y: sweep.rows.map(\.positivePrecision), color: positive),
+            .init(name: "precision (\(sweep.positiveName))", x: x, y: sweep.rows.map { $0.positivePrecision ?? .nan },
+                  color: positive),
             .init(name: "recall (\(sweep.positiveName))", x: x, y: sweep.rows.map(\.positiveRecall), color: positive, dashed: true),
         ]
         let best = sweep.bestF1
+        let plateau = sweep.bestF1Plateau
+        let low = sweep.rows[plateau.lowerBound].threshold, high = sweep.rows[plateau.upperBound].threshold
         let t = chosen ?? best.threshold
         let row = sweep.row(at: t)
-        let label = chosen == nil
-            ? String(format: "t = %.2f (best F1 %.3f)", t, best.positiveF1)
-            : String(format: "t = %.2f", t)
+        let label = String(format: chosen == nil ? "suggested t = %.2f" : "t = %.2f", t)
+            + (chosen != nil ? chosenLabel.map { " (\($0))" } ?? "" : "")
+        var points: [LineChart.Point] = [.init(x: row.threshold, y: row.positiveRecall, color: positive)]
+        if let precision = row.positivePrecision {
+            points.insert(.init(x: row.threshold, y: precision, color: positive), at: 0)
+        }
+        let spans = [LineChart.Span(x0: low, x1: high, label: low == high
+                                        ? String(format: "best F1 %.3f at t = %.2f only", best.positiveF1, low)
+                                        : String(format: "best F1 %.3f for t = %.2f-%.2f", best.positiveF1, low, high))]
         return LineChart(title: title ?? "Precision and recall vs threshold (positive: \(sweep.positiveName))",
                          xLabel: "threshold on p(\(sweep.positiveName))", yLabel: "precision / recall",
                          series: series, xRange: 0...1, yRange: 0...1,
-                         markers: [.init(x: t, label: label)],
-                         points: [.init(x: row.threshold, y: row.positivePrecision, color: positive),
-                                  .init(x: row.threshold, y: row.positiveRecall, color: positive)],
+                         markers: [.init(x: t, label: label)], spans: spans, points: points,
                          width: 760, height: 440)
     }
 

@@ -6,14 +6,21 @@ import Foundation
 /// predicted positive when `p_pos >= t` (compared as `Float`, `t = Float(i) / 100`), else negative.
 ///
 /// With more than two classes the "negative class" is every other class together, named `rest`.
-/// Precision with no predictions of a class is 0, as in ``ClassMetrics``.
+///
+/// Precision of a class that is never predicted at a threshold is **undefined**: it is `nil`
+/// here, an empty field in ``csv`` and a gap in the plotted line (``Plots/thresholdSweep(_:chosen:title:)``),
+/// never a made-up 0 (at high thresholds nothing is predicted positive, at threshold 0 nothing
+/// negative). Recall of a class without examples is 0 and F1 is `2TP / (2TP + FP + FN)`, 0 when
+/// that is 0/0, as scikit-learn's `zero_division=0`.
 public struct ThresholdSweep: Sendable, Hashable, Codable {
     /// One threshold's scores.
     public struct Row: Sendable, Hashable, Codable {
         public var threshold: Double
-        public var negativePrecision: Double
+        /// `nil` when nothing is predicted negative at this threshold.
+        public var negativePrecision: Double?
         public var negativeRecall: Double
-        public var positivePrecision: Double
+        /// `nil` when nothing is predicted positive at this threshold.
+        public var positivePrecision: Double?
         public var positiveRecall: Double
         /// F1 of the positive class.
         public var positiveF1: Double
@@ -35,6 +42,7 @@ public struct ThresholdSweep: Sendable, Hashable, Codable {
         self.negativeName = negativeName
         self.positiveName = positiveName
         let n = positives.count
+        func ratio(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
         rows = (0...steps).map { i in
             let t = Float(i) / Float(steps)
             var tp = 0, fp = 0, fn = 0, tn = 0
@@ -46,11 +54,10 @@ public struct ThresholdSweep: Sendable, Hashable, Codable {
                 case (false, false): tn += 1
                 }
             }
-            let pos = ClassMetrics(name: positiveName, truePositives: tp, falsePositives: fp, falseNegatives: fn)
-            let neg = ClassMetrics(name: negativeName, truePositives: tn, falsePositives: fn, falseNegatives: fp)
             return Row(threshold: Double(i) / Double(steps),
-                       negativePrecision: neg.precision, negativeRecall: neg.recall,
-                       positivePrecision: pos.precision, positiveRecall: pos.recall, positiveF1: pos.f1,
+                       negativePrecision: ratio(tn, tn + fn), negativeRecall: ratio(tn, tn + fp) ?? 0,
+                       positivePrecision: ratio(tp, tp + fp), positiveRecall: ratio(tp, tp + fn) ?? 0,
+                       positiveF1: ratio(2 * tp, 2 * tp + fp + fn) ?? 0,
                        accuracy: n == 0 ? 0 : Double(tp + tn) / Double(n))
         }
     }
@@ -71,9 +78,34 @@ public struct ThresholdSweep: Sendable, Hashable, Codable {
                   negativeName: negativeName, positiveName: classNames[positive])
     }
 
-    /// The row whose positive-class F1 is largest (the lowest threshold among equals).
+    /// The indices of the **best-F1 plateau**: the run of consecutive thresholds whose
+    /// positive-class F1 equals the largest F1 of the sweep (within 1e-12). When several
+    /// separate runs reach the maximum, the longest one; among equally long ones, the first
+    /// (lowest thresholds).
+    public var bestF1Plateau: ClosedRange<Int> {
+        let best = rows.map(\.positiveF1).max() ?? 0
+        func isBest(_ i: Int) -> Bool { abs(rows[i].positiveF1 - best) <= 1e-12 }
+        var chosen: ClosedRange<Int>?
+        var i = 0
+        while i < rows.count {
+            guard isBest(i) else { i += 1; continue }
+            var j = i
+            while j + 1 < rows.count && isBest(j + 1) { j += 1 }
+            if j - i + 1 > chosen?.count ?? 0 { chosen = i...j }  // strictly longer: the first wins ties
+            i = j + 1
+        }
+        return chosen ?? 0...0
+    }
+
+    /// The suggested threshold's row: the **middle of the best-F1 plateau**
+    /// (``bestF1Plateau``), not its first point, so that the suggestion sits as far as the
+    /// data allow from the thresholds where F1 drops. With an odd number of thresholds on the
+    /// plateau it is the middle one (0.30...0.50 gives 0.40); with an even number, the lower of
+    /// the two middle ones (0.21...0.30 gives 0.25). `metrics.json` (`bestThreshold`), the
+    /// text report and the sweep plot all report this row.
     public var bestF1: Row {
-        rows.reduce(rows[0]) { best, row in row.positiveF1 > best.positiveF1 ? row : best }
+        let plateau = bestF1Plateau
+        return rows[plateau.lowerBound + (plateau.count - 1) / 2]
     }
 
     /// The row for threshold `t` (nearest step).
@@ -83,18 +115,20 @@ public struct ThresholdSweep: Sendable, Hashable, Codable {
     }
 
     /// `threshold,precision_<neg>,recall_<neg>,precision_<pos>,recall_<pos>` then one line per
-    /// threshold (threshold with 2 decimals, scores with 6). Class names with commas, quotes or
-    /// spaces are quoted as CSV requires.
+    /// threshold (threshold with 2 decimals, scores with 6). An undefined precision is an empty
+    /// field (`0.99,0.512000,1.000000,,0.000000`). Class names with commas, quotes or spaces
+    /// are quoted as CSV requires.
     public var csv: String {
         func field(_ s: String) -> String {
             s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == " " })
                 ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
+        func score(_ value: Double?) -> String { value.map { String(format: "%.6f", $0) } ?? "" }
         var lines = ["threshold," + ["precision_\(negativeName)", "recall_\(negativeName)",
                                      "precision_\(positiveName)", "recall_\(positiveName)"].map(field).joined(separator: ",")]
         for row in rows {
-            lines.append(String(format: "%.2f,%.6f,%.6f,%.6f,%.6f", row.threshold, row.negativePrecision,
-                                row.negativeRecall, row.positivePrecision, row.positiveRecall))
+            lines.append([String(format: "%.2f", row.threshold), score(row.negativePrecision), score(row.negativeRecall),
+                          score(row.positivePrecision), score(row.positiveRecall)].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

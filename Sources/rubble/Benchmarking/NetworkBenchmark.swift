@@ -37,7 +37,7 @@ enum NetworkBenchmark {
     static func vgg(_ depth: VGGConfiguration.Depth, imageSize: Int, batch: Int, runs: Int,
                     statistic: Statistic) throws -> VGGBenchmarkRow {
         var rng = SeededGenerator(seed: 1)
-        let model = VGG.make(VGGConfiguration(depth: depth, inputSize: imageSize), rng: &rng)
+        let model = try VGG.make(VGGConfiguration(depth: depth, inputSize: imageSize), rng: &rng)
         let x = Tensor.uniform([batch, imageSize, imageSize, 3], low: 0, high: 1, using: &rng)
         func pass() throws { _ = try withoutGradients { try model(x, training: false) } }
         for _ in 0..<2 { try pass() }
@@ -72,7 +72,7 @@ enum NetworkBenchmark {
         let labels = (0..<count).map { $0 % 2 }
         let data = try TensorExamples(images: images, labels: labels, classNames: ["a", "b"])
         let trainer = Trainer(
-            model: model, optimizer: RMSprop(learningRate: 1e-5),
+            model: model, optimizer: try RMSprop(learningRate: 1e-5),
             configuration: TrainingConfiguration(epochs: 1 + epochs, batchSize: batch, classWeights: [0.8898, 1.1414],
                                                  featureCache: cached, progress: .silent))
         let history = try trainer.fit(data)

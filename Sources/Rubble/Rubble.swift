@@ -1,0 +1,10 @@
+// The umbrella module: `import Rubble` brings in every library module, for the common case of
+// training, evaluating and explaining a classifier. Each module can still be imported alone.
+@_exported import AtomicFiles
+@_exported import GradCAM
+@_exported import Layers
+@_exported import Screening
+@_exported import Tensor
+@_exported import Train
+@_exported import Vision
+@_exported import Zoo
