@@ -4,9 +4,11 @@
 #      chromium if missing; skip it locally with RUBBLE_SKIP_BROWSER=1);
 #   2. Examples/ built and run by path and, against a tagged clone, by version
 #      (scripts/check-examples.sh; skip with RUBBLE_SKIP_EXAMPLES=1);
-#   3. the unit tests in a debug build, with every assertion on (in parallel, about a minute;
+#   3. libFuzzer + AddressSanitizer on the JPEG, PNG and HDF5 shims and the weights reader's
+#      walk, 60 s each (scripts/fuzz.sh, ~3 min; RUBBLE_FUZZ_SECONDS, skip with RUBBLE_SKIP_FUZZ=1);
+#   4. the unit tests in a debug build, with every assertion on (in parallel, about a minute;
 #      skip with RUBBLE_SKIP_DEBUG=1);
-#   4. the whole unit-test suite, optimised (-O: preconditions and bounds checks stay on), with
+#   5. the whole unit-test suite, optimised (-O: preconditions and bounds checks stay on), with
 #      testing enabled — the same build as the README's first command. XCTest only (there are no
 #      Swift Testing tests); it runs last so its summary closes the output.
 # Arguments go to the last `swift test` (e.g. --filter ZooTests).
@@ -19,6 +21,10 @@ if [ -z "${RUBBLE_SKIP_BROWSER:-}" ]; then
 fi
 if [ -z "${RUBBLE_SKIP_EXAMPLES:-}" ]; then
   scripts/check-examples.sh
+fi
+if [ -z "${RUBBLE_SKIP_FUZZ:-}" ]; then
+  echo "test: fuzzing the C shims and the weights reader, ${RUBBLE_FUZZ_SECONDS:-60} s each ($(date +%T))"
+  scripts/fuzz.sh "${RUBBLE_FUZZ_SECONDS:-60}"
 fi
 if [ -z "${RUBBLE_SKIP_DEBUG:-}" ]; then
   echo "test: the unit tests in a debug build, assertions on ($(date +%T))"

@@ -9,6 +9,7 @@
    takes a lock another thread could hold) under an address-space limit, and the parent reads
    the file only if the child came back. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,6 +427,14 @@ int rh5_preflight(const char *path, uint64_t max_links, int max_depth, uint64_t 
            handler would print a report and take seconds). */
         int crashes[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP};
         for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++) signal(crashes[i], SIG_DFL);
+        /* Nothing from the child reaches the caller's terminal (glibc reports heap corruption
+           it detects on standard error before it aborts). */
+        int quiet = open("/dev/null", O_WRONLY);
+        if (quiet >= 0) {
+            dup2(quiet, STDOUT_FILENO);
+            dup2(quiet, STDERR_FILENO);
+            if (quiet > STDERR_FILENO) close(quiet);
+        }
         limit_memory(max_tensor_bytes);
         _exit(rh5_reader_walk(path, max_links, max_depth, max_tensor_bytes, read_values, 1));
     }
