@@ -161,4 +161,16 @@ final class RefusalCommandTests: XCTestCase {
                           status: 1, says: "the model's output is not finite")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("eval/metrics.json").path))
     }
+
+    func testOperatingSystemErrorsAreOneSentence() throws {
+        // /proc refuses new folders: Foundation's error must read as a sentence with the path.
+        let outcome = try ToolRunner.run(["gradcam", "--random-weights", "--arch", "baseline", "--head", "4",
+                                          "--image-size", "48", "--out", "/proc/rubble-cannot-be-here", image])
+        XCTAssertEqual(outcome.status, 1, outcome.standardError)
+        XCTAssertTrue(outcome.standardError.hasPrefix("rubble: error: /proc/rubble-cannot-be-here"), outcome.standardError)
+        for dump in ["Error Domain", "UserInfo", "NSFilePath", "Code="] {
+            XCTAssertFalse(outcome.standardError.contains(dump), outcome.standardError)
+        }
+    }
 }
+
