@@ -35,6 +35,20 @@ static int allocate_scratch(struct job *job, size_t width, size_t blocks) {
     return RUBBLE_PNG_OK;
 }
 
+/* Adds `count` RGB pixels from `p` into the block sums `s[0..2]`; returns the pixel after them. */
+static const unsigned char *add_run(const unsigned char *p, size_t count, uint32_t *s) {
+    uint32_t r = 0, g = 0, b = 0;
+    for (size_t k = 0; k < count; k++, p += 3) {
+        r += p[0];
+        g += p[1];
+        b += p[2];
+    }
+    s[0] += r;
+    s[1] += g;
+    s[2] += b;
+    return p;
+}
+
 int rubble_png_reduce_rows(struct job *job, size_t width, size_t height, size_t factor) {
     size_t out_w = (width - 1) / factor + 1;
     int code = allocate_scratch(job, width, out_w);
@@ -47,28 +61,8 @@ int rubble_png_reduce_rows(struct job *job, size_t width, size_t height, size_t 
         png_read_row(job->png, job->row, NULL);
         const unsigned char *p = job->row;
         uint32_t *s = sums;
-        for (size_t b = 0; b < full_blocks; b++, s += 3) {
-            uint32_t r = 0, g = 0, bl = 0;
-            for (size_t k = 0; k < factor; k++, p += 3) {
-                r += p[0];
-                g += p[1];
-                bl += p[2];
-            }
-            s[0] += r;
-            s[1] += g;
-            s[2] += bl;
-        }
-        if (tail) {
-            uint32_t r = 0, g = 0, bl = 0;
-            for (size_t k = 0; k < tail; k++, p += 3) {
-                r += p[0];
-                g += p[1];
-                bl += p[2];
-            }
-            s[0] += r;
-            s[1] += g;
-            s[2] += bl;
-        }
+        for (size_t b = 0; b < full_blocks; b++, s += 3) p = add_run(p, factor, s);
+        if (tail) add_run(p, tail, s);
         if (++row_in_block == factor || y + 1 == height) {
             emit_row(out, sums, out_w, full_blocks, factor, tail, row_in_block);
             out += out_w * 3;
