@@ -155,8 +155,9 @@ public struct Deduplicator: Sendable {
                 case .failed(let message):
                     images.append(.init(path: path, status: .unreadable, digest: photo.digest, hash: nil,
                                         duplicateOf: nil, distance: nil, error: message))
-                case .tooSmall:
-                    preconditionFailure("no size filter in dedup")
+                case .tooSmall:  // dedup sets no minimum size; kept as a row rather than a trap
+                    images.append(.init(path: path, status: .unreadable, digest: photo.digest, hash: nil,
+                                        duplicateOf: nil, distance: nil, error: "smaller than the minimum size"))
                 case .knownCopy(let r, let d):
                     let kept = representatives[r]
                     images.append(.init(path: path, status: .exact, digest: photo.digest, hash: nil,

@@ -10,84 +10,6 @@ import Tensor
 import Train
 import Vision
 
-/// What `rubble screen` does and how.
-public struct ScreenOptions: Sendable {
-    /// Class names, in the model's output order.
-    public var classNames: [String]
-    /// Index of the class whose probability decides what is flagged (e.g. "damage").
-    public var positive: Int
-    /// A photo is flagged (explained, shown in the report) when p(positive) >= threshold.
-    public var threshold: Float = 0.5
-    /// Near-duplicate radius in bits of pHash (imagehash's 64-bit pHash; 10 is the crisis-image default).
-    public var duplicateThreshold = 10
-    /// Photos smaller than this on either side (from the header) are skipped; 0 keeps all.
-    public var minimumSide = 150
-    /// Photos per forward pass.
-    public var batchSize = 32
-    /// Write Grad-CAM panels for flagged photos.
-    public var explain = true
-    /// Grad-CAM layer (nil: the last convolution).
-    public var gradCAMLayer: String?
-    /// Keep watching the folder for new photos until stopped.
-    public var follow = false
-    /// Seconds between polls of the folder in follow mode.
-    public var pollInterval = 1.0
-    /// Stop after this many seconds (the batch in progress is finished first).
-    public var maxSeconds: Double?
-    /// With ``follow``: seconds a photo's size, modification time and identity must stay
-    /// unchanged (wall-clock time) before it is read; an empty file waits five times as long.
-    public var stableSeconds = 2.0
-    /// Decode and hash the next batch on another thread while the model runs.
-    public var overlap = true
-    /// Replace the `results.csv`, `report.html` and Grad-CAM panels of an earlier run in the
-    /// output folder; without it such a folder is refused before anything is written.
-    public var overwrite = false
-    /// Follow symbolic links, also to files and folders outside the screened folder (see
-    /// ``PhotoDirectory``); without it a link is read only when it leads to a photo inside.
-    public var followSymlinks = false
-    /// A description of the model for the report.
-    public var modelDescription = "model"
-
-    public init(classNames: [String], positive: Int) {
-        self.classNames = classNames
-        self.positive = positive
-    }
-}
-
-/// Counts and stage times of a finished (or stopped) run.
-public struct ScreenSummary: Sendable {
-    public init() {}
-
-    public var images = 0
-    public var classified = 0
-    public var flagged = 0
-    public var explained = 0
-    public var exactDuplicates = 0
-    public var nearDuplicates = 0
-    public var tooSmall = 0
-    public var unreadable = 0
-    /// Photos the model was run on whose probabilities were not finite (NaN or infinite):
-    /// error rows, neither classified nor flagged.
-    public var nonFinite = 0
-    public var seconds = 0.0
-    public var stopped = false
-    public var times = StageTimes(["read+digest", "decode", "hash", "dedup", "classify", "explain", "write"])
-
-    /// One line of counts.
-    public var line: String {
-        "\(images) photos: \(classified) classified, \(flagged) flagged, \(exactDuplicates) exact and "
-            + "\(nearDuplicates) near duplicates, \(tooSmall) too small, \(unreadable) unreadable"
-            + (nonFinite > 0 ? ", \(nonFinite) with non-finite model output" : "")
-    }
-
-    /// Whether the model was run on photos and gave non-finite output for every one of them
-    /// (broken weights: a run that classified nothing must not look like a clean one).
-    public var modelFailedOnEveryPhoto: Bool { nonFinite > 0 && classified == 0 }
-
-    /// The per-stage table plus the end-to-end rate (photos handled per second of wall time).
-    public var table: String { times.table(total: (images, seconds)) }
-}
-
 /// Screens the photos of a folder (and, in follow mode, those that arrive later): drops exact
 /// and near duplicates and photos that are too small, classifies the rest in batches, explains
 /// the flagged ones with Grad-CAM and keeps `results.csv` and `report.html` current in the
@@ -140,11 +62,11 @@ public final class Screener {
     private var report: ScreenReport
     private var reportThrottle = WriteThrottle()
     private var reportDirty = true
-    private var stems = Set<String>()
-    private var summary = ScreenSummary()
-    private let gradcamDirectory: URL
+    var stems = Set<String>()
+    var summary = ScreenSummary()
+    let gradcamDirectory: URL
     /// The resolved output folder, as bytes (for links from the report to the photos).
-    private var outputPath: [UInt8] = []
+    var outputPath: [UInt8] = []
     /// Rows of photos whose failure may go away when the file changes, by relative path.
     private var retryRows: [String: Int] = [:]
     /// Relative paths to hand to the watcher for a retry after the current batch.
@@ -314,7 +236,7 @@ public final class Screener {
 
     /// Photo slots of a batch, in order: the row so far, and the reduced photo if it goes to
     /// the model.
-    private struct Slot {
+    struct Slot {
         var file: PhotoFile
         var row: ScreenRow
         var reduced: ReducedPhoto?
@@ -491,69 +413,6 @@ public final class Screener {
     }
 
     /// Grad-CAM panels (the photo, then every class's map over it) for the flagged slots.
-    private func writePanels(_ explained: [(slot: Int, explanation: ImageExplanation)], in slots: inout [Slot]) {
-        let flagged = explained.map(\.slot), explanations = explained.map(\.explanation)
-        // Panels are drawn, PNG-encoded and written over the cores (encoding dominates).
-        let jobs = zip(flagged, explanations).map { i, explanation in
-            let path = slots[i].row.path
-            return (image: slots[i].reduced!.thumbnail!, explanation: explanation, title: (path as NSString).lastPathComponent,
-                    url: gradcamDirectory.appendingPathComponent(GradCAMReport.panelFileName(stem: uniqueStem(for: path))))
-        }
-        var failures = [String?](repeating: nil, count: jobs.count)
-        let classNames = options.classNames
-        failures.withUnsafeMutableBufferPointer { out in
-            let out = UncheckedSendable(out)
-            Parallel.forEachRange(jobs.count) { range in
-                for j in range {
-                    let job = jobs[j]
-                    let picture = GradCAMReport.panel(for: job.image, explanation: job.explanation,
-                                                      classNames: classNames, title: job.title)
-                    do {
-                        // zlib level 1: ~14 ms for a 950x350 panel against ~100 ms at the default
-                        // level 6, for files ~20 % larger.
-                        try AtomicFile.write(try ImageEncoder.png(picture, compressionLevel: 1), to: job.url)
-                    } catch {
-                        out.value[j] = "\(error)"
-                    }
-                }
-            }
-        }
-        for (j, i) in flagged.enumerated() {
-            if let failure = failures[j] {
-                warn(failure)
-            } else {
-                slots[i].row.panel = "gradcam/" + jobs[j].url.lastPathComponent
-                summary.explained += 1
-            }
-        }
-    }
-
-    /// `a`, then `a-2`, `a-3`, ... for photos with the same file name in different folders.
-    /// Backslashes (from escaped names) and control characters become "_" in file names.
-    private func uniqueStem(for path: String) -> String {
-        let stem = GradCAMReport.stem(of: URL(fileURLWithPath: path))
-        let base = String(stem.unicodeScalars.map { $0 == "\\" || $0.value < 0x20 ? "_" : Character($0) })
-        var unique = base, n = 1
-        while stems.contains(unique) {
-            n += 1
-            unique = "\(base)-\(n)"
-        }
-        stems.insert(unique)
-        return unique
-    }
-
-    /// The photo's path relative to the output folder (for links in the report), as bytes;
-    /// absolute when the two have only "/" in common.
-    private func relativePath(of path: [UInt8]) -> [UInt8] {
-        let target = path.split(separator: 0x2F).map(Array.init)
-        let base = outputPath.split(separator: 0x2F).map(Array.init)
-        var common = 0
-        while common < min(target.count, base.count) && target[common] == base[common] { common += 1 }
-        if common == 0 { return path }
-        let parts = Array(repeating: [UInt8]("..".utf8), count: base.count - common) + target[common...]
-        return Array(parts.joined(separator: [0x2F]))
-    }
-
     private func flush(force: Bool) throws {
         let clock = ContinuousClock.now
         do {
