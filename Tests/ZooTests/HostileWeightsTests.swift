@@ -367,12 +367,18 @@ final class HostileWeightsTests: XCTestCase {
 
     /// libhdf5 1.10.8 dies of SIGSEGV (H5HG_read) reading a variable-length string attribute of
     /// this 10 KB file: before the preflight it crashed the tool. Now the preflight child dies
-    /// and the file is refused, unread by this process.
+    /// and the file is refused, unread by this process. Whether libhdf5 faults depends on the
+    /// memory it reads out of bounds (it did in the debug build and not in one optimised CI
+    /// run, where its walk reported a layout error instead), so the promise tested is the one
+    /// that holds either way: a typed error naming the file, and this process still running.
     func testFileThatCrashesLibhdf5IsRefusedNotFatal() throws {
         let url = Fixtures.url("hostile/libhdf5_segfaults_reading_vlen_attribute.h5")
-        let error = try loadError(url)
-        XCTAssertEqual(error, .unsafeToRead(file: url.path, reason: "libhdf5 crashed reading it (signal 11, Segmentation fault)"))
-        XCTAssertEqual(expectWeightsError { _ = try KerasWeights.inspect(url) }, error)
+        let error = try XCTUnwrap(try loadError(url))
+        XCTAssertEqual(error.file, url.path)
+        if case .unsafeToRead = error {
+            XCTAssertEqual(error, .unsafeToRead(file: url.path, reason: "libhdf5 crashed reading it (signal 11, Segmentation fault)"))
+        }
+        XCTAssertNotNil(expectWeightsError { _ = try KerasWeights.inspect(url) })
     }
 
     /// A corrupt global-heap length (a crash under AddressSanitizer): a typed error, never a crash.
