@@ -172,5 +172,24 @@ final class RefusalCommandTests: XCTestCase {
             XCTAssertFalse(outcome.standardError.contains(dump), outcome.standardError)
         }
     }
+
+    func testResumeWithAnotherLearningRateIsRefused() throws {
+        let directory = try temporaryDirectory(self)
+        let data = try imageFolder(["intact", "damage"], counts: [4, 4], in: directory)
+        let run = directory.appendingPathComponent("run").path
+        let common = ["train", "--data", data.path, "--arch", "baseline", "--head", "4", "--image-size", "48",
+                      "--val-split", "0", "--out", run]
+        let first = try ToolRunner.run(common + ["--epochs", "1", "--lr", "1e-3"])
+        XCTAssertEqual(first.status, 0, first.standardError)
+        let history = try String(contentsOfFile: run + "/history.csv", encoding: .utf8)
+        let refused = try ToolRunner.run(common + ["--epochs", "2", "--lr", "1e-2", "--resume"])
+        XCTAssertEqual(refused.status, 64, refused.standardError)
+        XCTAssertTrue(refused.standardError.contains("rubble: error: --lr 0.01 differs from the learning rate of the run"),
+                      refused.standardError)
+        XCTAssertTrue(refused.standardError.contains("resume with --lr 0.001"), refused.standardError)
+        XCTAssertEqual(try String(contentsOfFile: run + "/history.csv", encoding: .utf8), history, "nothing trained")
+        let resumed = try ToolRunner.run(common + ["--epochs", "2", "--lr", "1e-3", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    }
 }
 
