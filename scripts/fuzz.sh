@@ -104,11 +104,20 @@ classify() {
   local frame
   frame=$(grep -E '^ +#[0-9]+ 0x' "$3" |
     grep -vE 'compiler-rt|libclang_rt|/libc\.so|libc_start|csu/|sysdeps/| in _start|fuzzer::' | head -1 || true)
+  # No stack from ASan (e.g. glibc's "stack smashing detected" abort inside an uninstrumented
+  # library, where ASan's own report fails): ask gdb where the abort came from.
+  if [ -z "$frame" ] && command -v gdb >/dev/null 2>&1; then
+    frame=$(ASAN_OPTIONS=handle_abort=0:handle_segv=0:detect_leaks=0:allocator_may_return_null=1 \
+      timeout 120 gdb -batch -ex run -ex bt --args "$1" "${limits[@]}" "$2" 2>&1 | grep -E '^#[0-9]+ ' |
+      grep -vE 'pthread_kill|raise|abort|libc_message|fortify_fail|stack_chk_fail|/libc\.so|nptl/|sysdeps/|debug/| \?\? ' |
+      head -1 || true)
+    echo "gdb: first frame outside libc: ${frame:-none}" >>"$3"
+  fi
   case "$frame" in
     *libhdf5*) echo libhdf5 ;;
     *libjpeg*) echo libjpeg ;;
     *libpng*|*libz.so*) echo libpng ;;
-    */Sources/*|*/Fuzz/*) echo ours ;;
+    *Sources/*|*Fuzz/*) echo ours ;;
     *) echo unknown ;;
   esac
 }
