@@ -69,3 +69,13 @@ void rubble_jpeg_clear_info(rubble_jpeg_info *info) {
 }
 
 void rubble_jpeg_free(void *pointer) { free(pointer); }
+
+struct job *rubble_jpeg_new_job(rubble_jpeg_info *info) {
+    struct job *job = (struct job *)calloc(1, sizeof *job);
+    if (!job) {
+        rubble_jpeg_set_message(info, RUBBLE_JPEG_NO_MEMORY, "out of memory");
+        return NULL;
+    }
+    rubble_jpeg_init_error(job);
+    return job;
+}

@@ -136,12 +136,8 @@ static int decode_common(const char *path, const unsigned char *data, size_t siz
         rubble_jpeg_set_message(info, RUBBLE_JPEG_TRUNCATED, "empty input");
         return info->code;
     }
-    struct job *job = (struct job *)calloc(1, sizeof *job);
-    if (!job) {
-        rubble_jpeg_set_message(info, RUBBLE_JPEG_NO_MEMORY, "out of memory");
-        return info->code;
-    }
-    rubble_jpeg_init_error(job);
+    struct job *job = rubble_jpeg_new_job(info);
+    if (!job) return info->code;
     job->pixels = out;
     job->out_size = out_size;
     if (path) {

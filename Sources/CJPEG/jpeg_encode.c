@@ -80,12 +80,8 @@ int rubble_jpeg_encode_mem(const unsigned char *pixels, int width, int height, i
         rubble_jpeg_set_message(info, RUBBLE_JPEG_ARGUMENT, "invalid JPEG encoding arguments (size, components or quality)");
         return info->code;
     }
-    struct job *job = (struct job *)calloc(1, sizeof *job);
-    if (!job) {
-        rubble_jpeg_set_message(info, RUBBLE_JPEG_NO_MEMORY, "out of memory");
-        return info->code;
-    }
-    rubble_jpeg_init_error(job);
+    struct job *job = rubble_jpeg_new_job(info);
+    if (!job) return info->code;
     int code = run_encode(job, pixels, width, height, components, quality);
     if (job->created) jpeg_destroy_compress(&job->cinfo);
     if (code == RUBBLE_JPEG_OK) {

@@ -56,6 +56,8 @@ struct job {
 
 void rubble_jpeg_set_message(rubble_jpeg_info *info, int code, const char *text);
 void rubble_jpeg_init_error(struct job *job);
+/* A zeroed job with libjpeg's error handling set up, or NULL (and `info` says out of memory). */
+struct job *rubble_jpeg_new_job(rubble_jpeg_info *info);
 void rubble_jpeg_clear_info(rubble_jpeg_info *info);
 
 #endif

@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Screening
 import TestSupport
+import Train
 import Vision
 import XCTest
 import Zoo
@@ -75,4 +76,19 @@ func readResults(_ folder: URL) throws -> (header: [String], rows: [[String: Str
         return Dictionary(uniqueKeysWithValues: zip(header, fields))
     }
     return (header, rows)
+}
+
+/// The classes of the screening tests' tiny model.
+let screeningClassNames = ["damage", "no_damage"]
+
+extension XCTestCase {
+    /// A screener over `tinyModel` with the two test classes, batches of 4.
+    func screener(out: URL, modelFolder: URL, threshold: Float, configure: (inout ScreenOptions) -> Void = { _ in }) throws -> Screener {
+        let (model, _) = try tinyModel(in: modelFolder)
+        var options = ScreenOptions(classNames: screeningClassNames, positive: 0)
+        options.threshold = threshold
+        options.batchSize = 4
+        configure(&options)
+        return try Screener(model: model, pipeline: ImagePipeline(imageSize: 48), options: options, output: out)
+    }
 }
