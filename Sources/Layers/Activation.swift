@@ -14,7 +14,7 @@ public enum Activation: String, Sendable, CaseIterable {
 }
 
 /// `max(x, 0)` as a layer of its own.
-public final class ReLU: Layer {
+public final class ReLU: ShapePreservingLayer {
     public let name: String
     public init(name: String = "re_lu") { self.name = name }
     public var parameters: [Parameter] { [] }
@@ -22,9 +22,10 @@ public final class ReLU: Layer {
 }
 
 /// Softmax over the last axis as a layer of its own.
-public final class Softmax: Layer {
+public final class Softmax: SoftmaxOutputLayer, ShapePreservingLayer {
     public let name: String
     public init(name: String = "softmax") { self.name = name }
     public var parameters: [Parameter] { [] }
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor { input.softmax() }
+    public func logits(_ input: Tensor, training: Bool) throws -> Tensor { input }
 }

@@ -55,6 +55,11 @@ public final class Conv2D: Layer {
         return g
     }
 
+    public func outputShape(for inputs: [Shape]) throws -> Shape {
+        let g = try geometry(for: inputs.first ?? [])
+        return [g.batch, g.outputHeight, g.outputWidth, filters]
+    }
+
     /// `[batch, h, w, in]` -> `[batch, oh, ow, filters]`
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         let g = try geometry(for: input.shape)

@@ -1,7 +1,7 @@
 import Tensor
 
 /// A fully connected layer: `activation(x · kernel + bias)`, kernel `[in, out]` as in Keras.
-public final class Dense: Layer {
+public final class Dense: SoftmaxOutputLayer {
     public let name: String
     public let kernel: Parameter
     public let bias: Parameter
@@ -25,6 +25,18 @@ public final class Dense: Layer {
     /// `[batch, in]` -> `[batch, out]`
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         activation.apply(try preActivation(input))
+    }
+
+    public func outputShape(for inputs: [Shape]) throws -> Shape {
+        guard inputs.count == 1, inputs[0].rank == 2, inputs[0][1] == inputSize else {
+            throw LayerError.shapeMismatch(layer: name, expected: "[batch, \(inputSize)]", got: inputs.first ?? [])
+        }
+        return [inputs[0][0], outputSize]
+    }
+
+    /// The pre-activation for a softmax layer, else the output itself.
+    public func logits(_ input: Tensor, training: Bool) throws -> Tensor {
+        activation == .softmax ? try preActivation(input) : try self(input, training: training)
     }
 
     /// `x · kernel + bias`, before the activation (the logits of a softmax layer).

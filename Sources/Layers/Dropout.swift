@@ -2,7 +2,7 @@ import Tensor
 
 /// Inverted dropout: in training, zeroes each element with probability `rate` and scales the
 /// rest by `1 / (1 - rate)`; identity at inference. Seeded, so runs repeat.
-public final class Dropout: Layer {
+public final class Dropout: ShapePreservingLayer {
     public let name: String
     public let rate: Float
     private var rng: SeededGenerator
@@ -19,6 +19,7 @@ public final class Dropout: Layer {
     }
 
     public var parameters: [Parameter] { [] }
+    public var isDeterministic: Bool { false }
 
     /// The generator's state, for checkpoints that resume exactly.
     public var generator: SeededGenerator {

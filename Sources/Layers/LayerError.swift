@@ -13,6 +13,12 @@ public enum LayerError: Error, CustomStringConvertible, Equatable {
     case invalidConfiguration(layer: String, setting: String, requirement: String)
     /// Two layers of one model share a name (weights are matched by name, so this is refused).
     case duplicateLayerName(String, model: String)
+    /// A layer was given the wrong number of inputs (`expected` is "1" or ">= 2").
+    case wrongInputCount(layer: String, expected: String, got: Int)
+    /// A container the executor cannot run in a known order (only `Sequential` and `Graph` are).
+    case unsupportedContainer(layer: String, type: String)
+    /// A graph node names an input that is not an earlier node.
+    case unknownInput(node: String, input: String)
 
     public var description: String {
         switch self {
@@ -26,6 +32,12 @@ public enum LayerError: Error, CustomStringConvertible, Equatable {
             return "layer '\(layer)': \(setting) \(requirement)"
         case let .duplicateLayerName(name, model):
             return "model '\(model)' has more than one layer named '\(name)'; layer names must be unique"
+        case let .wrongInputCount(layer, expected, got):
+            return "layer '\(layer)': takes \(expected) input\(expected == "1" ? "" : "s"), got \(got)"
+        case let .unsupportedContainer(layer, type):
+            return "layer '\(layer)' is a container of type \(type), which the executor cannot run (use Sequential or Graph)"
+        case let .unknownInput(node, input):
+            return "graph node '\(node)' takes input '\(input)', which is not the graph's input or an earlier node"
         }
     }
 }

@@ -18,16 +18,28 @@ public final class MaxPool2D: Layer {
     }
 
     public var parameters: [Parameter] { [] }
+    public var kerasClassName: String { "MaxPooling2D" }
 
-    /// `[batch, h, w, c]` -> `[batch, oh, ow, c]`
-    public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        guard let g = WindowGeometry(input: input.shape, window: (poolSize.height, poolSize.width),
+    public func outputShape(for inputs: [Shape]) throws -> Shape {
+        let g = try geometry(for: inputs.first ?? [])
+        return [g.batch, g.outputHeight, g.outputWidth, g.channels]
+    }
+
+    /// The geometry for an input shape, or a `shapeMismatch` naming this layer.
+    public func geometry(for input: Shape) throws -> WindowGeometry {
+        guard let g = WindowGeometry(input: input, window: (poolSize.height, poolSize.width),
                                      stride: stride, padding: padding)
         else {
             throw LayerError.shapeMismatch(
                 layer: name, expected: "[batch, h >= \(poolSize.height), w >= \(poolSize.width), channels]",
-                got: input.shape)
+                got: input)
         }
+        return g
+    }
+
+    /// `[batch, h, w, c]` -> `[batch, oh, ow, c]`
+    public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
+        let g = try geometry(for: input.shape)
         let needsIndices = Autograd.isRecording && input.requiresGradient
         var argmax: [Int32] = needsIndices ? [Int32](repeating: 0, count: g.batch * g.outputHeight * g.outputWidth * g.channels) : []
         let output = Tensor(unsafeUninitializedShape: [g.batch, g.outputHeight, g.outputWidth, g.channels]) { out in

@@ -3,7 +3,10 @@ import Tensor
 /// Layers applied in order, like Keras' `Sequential`.
 public final class Sequential: LayerContainer {
     public let name: String
-    public private(set) var layers: [any Layer]
+    public private(set) var layers: [any Layer] {
+        didSet { compiledPlan = nil }
+    }
+    private var compiledPlan: ExecutionPlan?
 
     /// Throws `LayerError.duplicateLayerName` when two layers (at any depth) share a name:
     /// weights files, freezing and Grad-CAM find layers by name.
@@ -29,24 +32,29 @@ public final class Sequential: LayerContainer {
     }
 
     public var parameters: [Parameter] { layers.flatMap { $0.parameters } }
+    public var isDeterministic: Bool { layers.allSatisfy { $0.isDeterministic } }
 
-    public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        var x = input
-        for layer in layers { x = try layer(x, training: training) }
-        return x
+    /// The plan this model runs through (built once, rebuilt after `append`).
+    public func plan() throws -> ExecutionPlan {
+        if let compiledPlan { return compiledPlan }
+        let plan = try ExecutionPlan(self)
+        compiledPlan = plan
+        return plan
     }
 
-    /// The output before the final softmax: the last layer's pre-activation when it is a
-    /// `Dense` with softmax, or the input of a final `Softmax` layer. Losses take these.
+    public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
+        try plan().forward(input, training: training)
+    }
+
+    public func outputShape(for inputs: [Shape]) throws -> Shape {
+        guard inputs.count == 1 else { throw LayerError.wrongInputCount(layer: name, expected: "1", got: inputs.count) }
+        return try layers.reduce(inputs[0]) { try $1.outputShape(for: [$0]) }
+    }
+
+    /// The output before the final softmax (a final `Dense` with softmax gives its
+    /// pre-activation; a final `Softmax` layer is skipped). Losses take these.
     public func logits(_ input: Tensor, training: Bool = false) throws -> Tensor {
-        var x = input
-        for layer in layers.dropLast() { x = try layer(x, training: training) }
-        switch layers.last {
-        case let dense as Dense where dense.activation == .softmax: return try dense.preActivation(x)
-        case is Softmax: return x
-        case let last?: return try last(x, training: training)
-        case nil: return x
-        }
+        try plan().logits(input, training: training)
     }
 
     /// The layer (at any depth) with this name.
