@@ -1,7 +1,7 @@
 import Layers
 import Tensor
 
-/// Grad-CAM (Selvaraju et al.) and Grad-CAM++ at one layer of a sequential classifier.
+/// Grad-CAM (Selvaraju et al.) and Grad-CAM++ at one layer of a classifier (a `Sequential` or a `Graph`).
 ///
 /// For image `n` and target class `c`, with `A` the layer's activation `[h, w, channels]` and
 /// `score` the class's logit (or its softmax probability):
@@ -9,8 +9,8 @@ import Tensor
 /// map is divided by its maximum (or min-max scaled). Maps stay at the layer's resolution;
 /// ``GradCAMPanel`` upsamples them onto the photo.
 ///
-/// The model is not changed or rebuilt: its leaf layers (`flattenedLayers`) are split after
-/// the target layer. The prefix runs once per batch without recording a graph; then, for each
+/// The model is not changed or rebuilt: its ``ExecutionPlan`` is split after the target node
+/// (any named node of a `Sequential` or `Graph`, at any depth). The prefix runs once per batch without recording a graph; then, for each
 /// requested set of targets, the suffix runs from `A.requiringGradient()` to the logits and one
 /// backward pass gives `d score / d A` for every image at once (the score is the sum of each
 /// image's own target, and images do not interact). On VGG19 at the last convolution the cost
@@ -42,38 +42,41 @@ public struct GradCAM {
     /// One result per class `0..<classes`, in class order: every class's map for every image
     /// (the paper's side-by-side figures). The prefix runs once.
     public func explainEveryClass(_ input: Tensor, options: GradCAMOptions = GradCAMOptions()) throws -> [GradCAMResult] {
-        let activation = try checkedActivation(input)
-        let classes = try split.withFrozenSuffix { try withoutGradients { try split.logits(from: activation) } }.shape[1]
-        return try explain(activation: activation, targets: (0..<classes).map { .class($0) }, options: options)
+        let state = try checkedActivation(input)
+        let activation = state.value(split.index)
+        let classes = try split.withFrozenSuffix {
+            try withoutGradients { try split.logits(from: state, activation: activation) }
+        }.shape[1]
+        return try explain(state: state, targets: (0..<classes).map { .class($0) }, options: options)
     }
 
     /// One result per entry of `targets`, sharing one run of the prefix.
     public func explain(_ input: Tensor, targets: [GradCAMTarget],
                         options: GradCAMOptions = GradCAMOptions()) throws -> [GradCAMResult] {
-        try explain(activation: try checkedActivation(input), targets: targets, options: options)
+        try explain(state: try checkedActivation(input), targets: targets, options: options)
     }
 
     /// The target layer's activation `[batch, h, w, channels]` for `input` (no graph recorded).
-    public func activation(_ input: Tensor) throws -> Tensor { try checkedActivation(input) }
+    public func activation(_ input: Tensor) throws -> Tensor { try checkedActivation(input).value(split.index) }
 
-    private func checkedActivation(_ input: Tensor) throws -> Tensor {
+    private func checkedActivation(_ input: Tensor) throws -> PlanState {
         guard input.rank == 4, input.shape[0] > 0 else { throw GradCAMError.badInput(input.shape) }
         return try split.activation(input)
     }
 
-    private func explain(activation: Tensor, targets: [GradCAMTarget],
+    private func explain(state: PlanState, targets: [GradCAMTarget],
                          options: GradCAMOptions) throws -> [GradCAMResult] {
-        let activation = activation.detached
-        return try split.withFrozenSuffix {
-            try targets.map { try explainOne(activation: activation, target: $0, options: options) }
+        try split.withFrozenSuffix {
+            try targets.map { try explainOne(state: state, target: $0, options: options) }
         }
     }
 
     /// One suffix pass and one backward pass for a target per image.
-    private func explainOne(activation: Tensor, target: GradCAMTarget, options: GradCAMOptions) throws -> GradCAMResult {
+    private func explainOne(state: PlanState, target: GradCAMTarget, options: GradCAMOptions) throws -> GradCAMResult {
+        let activation = state.value(split.index).detached
         let batch = activation.shape[0]
         let tapped = activation.requiringGradient()
-        let logits = try split.logits(from: tapped)
+        let logits = try split.logits(from: state, activation: tapped)
         let classes = logits.shape[1]
         let values = logits.detached
         let targetClasses = try Self.resolve(target, logits: values, batch: batch, classes: classes)

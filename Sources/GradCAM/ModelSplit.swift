@@ -1,23 +1,28 @@
 import Layers
 import Tensor
 
-/// A purely sequential model cut after one layer: `prefix` ends with the target layer (whose
-/// output is the activation `A`), `suffix` maps `A` to the logits.
+/// A classifier's ``ExecutionPlan`` split after one node: the prefix ends with the target
+/// node (whose output is the activation `A`), the suffix maps `A` - and whatever else later
+/// steps still read from the prefix, such as a residual branch - to the logits.
 ///
-/// The cut is taken on `flattenedLayers`, so it sees through nested `Sequential`s (a VGG base
-/// inside a transfer model) and leaves the model exactly as it was built.
+/// Names are looked up on the plan, so nested `Sequential`s and `Graph`s (a ResNet50 base
+/// inside a transfer model) are seen through, and the model is left exactly as it was built.
 struct ModelSplit {
-    let prefix: [any Layer]
-    let suffix: [any Layer]
-    var layerName: String { prefix[prefix.count - 1].name }
+    let plan: ExecutionPlan
+    /// The value index of the target node.
+    let index: Int
+    let layerName: String
 
     /// Splits `model` after the layer called `name`, or after its last `Conv2D` when `nil`.
     init(model: any Layer, layer name: String?) throws {
-        try Self.checkSequential(model)
-        let layers = model.flattenedLayers
-        let index: Int
+        do {
+            plan = try ExecutionPlan(model)
+        } catch LayerError.unsupportedContainer(let container, _) {
+            throw GradCAMError.unsupportedContainer(container)
+        }
+        let layers = plan.steps.map(\.layer)
         if let name {
-            guard let found = layers.firstIndex(where: { $0.name == name }) else {
+            guard let found = plan.valueIndex[name], found >= 0 else {
                 throw GradCAMError.unknownLayer(name, candidates: Self.spatialLayerNames(layers))
             }
             // Past a Flatten (or a Dense) activations are [batch, features]: refuse before running.
@@ -25,55 +30,40 @@ struct ModelSplit {
                 throw GradCAMError.notSpatial(layer: name, outputShape: nil)
             }
             index = found
+            layerName = name
         } else {
             guard let last = layers.lastIndex(where: { $0 is Conv2D }) else { throw GradCAMError.noConvolutionLayer }
             index = last
+            layerName = layers[last].name
         }
-        prefix = Array(layers[...index])
-        suffix = Array(layers[(index + 1)...])
     }
 
-    /// Only `Sequential` containers may nest: anything else may not run its children in order.
-    private static func checkSequential(_ layer: any Layer) throws {
-        guard let container = layer as? any LayerContainer else { return }
-        guard container is Sequential else { throw GradCAMError.unsupportedContainer(container.name) }
-        for child in container.layers { try checkSequential(child) }
-    }
-
-    /// Names of the layers that (by type) produce 4-D activations, for error messages.
+    /// Names of the layers before the first Flatten or Dense, for error messages (those with a
+    /// 4-D output in an image model).
     static func spatialLayerNames(_ layers: [any Layer]) -> [String] {
         var names: [String] = []
         for layer in layers {
             if layer is Flatten || layer is Dense { break }
-            if layer is Conv2D || layer is MaxPool2D { names.append(layer.name) }
+            names.append(layer.name)
         }
-        return names
+        return names.count > 12 ? Array(names.suffix(12)) : names
     }
 
-    /// The target layer's activation for `input`, without recording a graph.
-    func activation(_ input: Tensor) throws -> Tensor {
-        let output = try withoutGradients {
-            try prefix.reduce(input) { x, layer in try layer(x, training: false) }
-        }
+    /// The prefix run on `input` without recording a graph: the target's activation
+    /// (`state.value(index)`) and the values the suffix still needs.
+    func activation(_ input: Tensor) throws -> PlanState {
+        let state = try withoutGradients { try plan.advance(plan.start(input), through: index, training: false) }
+        let output = state.value(index)
         guard output.rank == 4 else { throw GradCAMError.notSpatial(layer: layerName, outputShape: output.shape) }
-        return output
+        return state
     }
 
-    /// The logits for an activation: the suffix run in inference mode, stopping before a final
-    /// softmax (a `Dense` with softmax gives its pre-activation; a `Softmax` layer is skipped).
-    func logits(from activation: Tensor) throws -> Tensor {
-        var x = activation
-        for (i, layer) in suffix.enumerated() {
-            if i == suffix.count - 1 {
-                switch layer {
-                case let dense as Dense where dense.activation == .softmax: x = try dense.preActivation(x)
-                case is Softmax: break
-                default: x = try layer(x, training: false)
-                }
-            } else {
-                x = try layer(x, training: false)
-            }
-        }
+    /// The logits with the target's activation replaced by `activation` (e.g. a tapped copy):
+    /// the suffix run in inference mode, stopping before a final softmax.
+    func logits(from state: PlanState, activation: Tensor) throws -> Tensor {
+        var state = state
+        state.values[index] = activation
+        let x = try plan.advance(state, through: plan.output, training: false, logits: true).value(plan.output)
         guard x.rank == 2, x.shape[0] == activation.shape[0], x.shape[1] > 0 else {
             throw GradCAMError.notAClassifier(layer: layerName, outputShape: x.shape)
         }
@@ -85,7 +75,7 @@ struct ModelSplit {
     /// (a training loop's accumulators stay untouched). Trainability is restored afterwards.
     /// Not safe while another thread trains or explains the same model.
     func withFrozenSuffix<R>(_ body: () throws -> R) rethrows -> R {
-        let parameters = suffix.flatMap { $0.parameters }
+        let parameters = plan.steps[(index + 1)...].flatMap { $0.layer.parameters }
         let saved = parameters.map(\.isTrainable)
         for parameter in parameters { parameter.isTrainable = false }
         defer { for (parameter, trainable) in zip(parameters, saved) { parameter.isTrainable = trainable } }

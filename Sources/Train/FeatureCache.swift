@@ -5,25 +5,31 @@ import Tensor
 import Glibc
 #endif
 
-/// A model cut at its first trainable layer: `prefix` is every leaf layer before it (all
-/// frozen), `trainable` the rest (`flattenedLayers` order).
+/// A model cut before its first trainable layer, on its ``ExecutionPlan``: `prefix` is every
+/// step up to the cut (all frozen), `trainable` the rest.
 ///
-/// With blocks 1-4 of a VGG frozen, the prefix is `block1_conv1 ... block4_pool` and its output
-/// never changes while training: `FeatureCache` computes it once per image. Training always
-/// runs the prefix without recording gradients (it keeps no activations) and the trainable
-/// part with autograd; evaluation runs both without.
+/// The cut is the last step whose output alone determines everything after it (ARCHITECTURE.md
+/// §3): with blocks 1-4 of a VGG frozen it is `block4_pool`; in a ResNet50 trained from conv5 it
+/// is `conv4_block6_out`, because no later step reads anything before it. That output never
+/// changes while training: `FeatureCache` computes it once per image. Training always runs the
+/// prefix without recording gradients (it keeps no activations) and the trainable part with
+/// autograd; evaluation runs both without.
 public struct FrozenPrefix {
-    /// Leaf layers before the first layer with a trainable parameter.
-    public let prefix: [any Layer]
-    /// The first layer with a trainable parameter and everything after it.
-    public let trainable: [any Layer]
+    public let plan: ExecutionPlan
+    /// The value the prefix ends with (`ExecutionPlan.inputValue` for an empty prefix).
+    public let cut: Int
 
-    public init(_ model: any Layer) {
-        let leaves = model.flattenedLayers
-        let first = leaves.firstIndex { $0.isTrainable } ?? leaves.count
-        prefix = Array(leaves[..<first])
-        trainable = Array(leaves[first...])
+    /// Throws `LayerError.unsupportedContainer` for a model the executor cannot run.
+    public init(_ model: any Layer) throws {
+        plan = try ExecutionPlan(model)
+        // Keep at least the output step in the trainable part, so logits stay the logits.
+        cut = min(plan.frozenCut, plan.output - 1)
     }
+
+    /// Leaf layers up to the cut.
+    public var prefix: [any Layer] { cut < 0 ? [] : plan.steps[...cut].map(\.layer) }
+    /// The leaf layers after the cut.
+    public var trainable: [any Layer] { plan.steps[(cut + 1)...].map(\.layer) }
 
     /// Names of the prefix layers.
     public var prefixNames: [String] { prefix.map(\.name) }
@@ -31,28 +37,21 @@ public struct FrozenPrefix {
     /// Whether the prefix computes the same output for the same input every time (it has no
     /// dropout), so its output can be cached. An empty prefix is cacheable: its "features" are
     /// the decoded inputs.
-    public var isCacheable: Bool { !prefix.contains { $0 is Dropout } }
+    public var isCacheable: Bool { plan.isDeterministic(through: cut) }
 
     /// The prefix's output for `input`, recording nothing.
     public func features(_ input: Tensor, training: Bool) throws -> Tensor {
-        try withoutGradients {
-            var x = input
-            for layer in prefix { x = try layer(x, training: training) }
-            return x.detached
+        guard cut >= 0 else { return input.detached }
+        return try withoutGradients {
+            try plan.advance(plan.start(input), through: cut, training: training).value(cut).detached
         }
     }
 
-    /// The logits (the output before the final softmax, as `Sequential.logits` defines them)
-    /// from the prefix's output, recording gradients when autograd is on.
+    /// The logits (the output before the final softmax, see `SoftmaxOutputLayer`) from the
+    /// prefix's output, recording gradients when autograd is on.
     public func logits(features: Tensor, training: Bool) throws -> Tensor {
-        var x = features
-        for layer in trainable.dropLast() { x = try layer(x, training: training) }
-        switch trainable.last {
-        case let dense as Dense where dense.activation == .softmax: return try dense.preActivation(x)
-        case is Softmax: return x
-        case let last?: return try last(x, training: training)
-        case nil: return x
-        }
+        let state = PlanState(position: cut, values: [cut: features])
+        return try plan.advance(state, through: plan.output, training: training, logits: true).value(plan.output)
     }
 
     /// The prefix's output shape (without the batch axis) for one input of `inputShape`.

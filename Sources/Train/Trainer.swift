@@ -78,8 +78,8 @@ public final class Trainer {
     /// weights untouched) when the loss is NaN or infinite.
     @discardableResult
     public func trainOnBatch(inputs: Tensor, labels: [Int]) throws -> BatchResult {
-        let split = FrozenPrefix(model)
-        guard !split.trainable.isEmpty else { throw TrainingError.nothingToTrain }
+        let split = try FrozenPrefix(model)
+        guard split.trainable.contains(where: { $0.isTrainable }) else { throw TrainingError.nothingToTrain }
         looseSteps += 1
         return try step(split, features: try split.features(inputs, training: true), labels: labels,
                         loss: SoftmaxCrossEntropy(classWeights: configuration.classWeights),
@@ -144,8 +144,8 @@ public final class Trainer {
                     "validation classes \(validation.classNames) differ from training classes \(classNames)")
             }
         }
-        let split = FrozenPrefix(model)
-        guard !split.trainable.isEmpty else { throw TrainingError.nothingToTrain }
+        let split = try FrozenPrefix(model)
+        guard split.trainable.contains(where: { $0.isTrainable }) else { throw TrainingError.nothingToTrain }
         let monitor = effectiveMonitor(hasValidation: validation != nil)
         guard monitor.isKnown(classNames: classNames) else {
             throw TrainingError.invalidConfiguration(
@@ -322,7 +322,7 @@ public final class Trainer {
 
     /// The model's output must have one value per class.
     func checkOutputWidth(inputShape: [Int], classes: Int) throws {
-        let output = try ShapeInference.outputShape(of: model, input: Shape([1] + inputShape))
+        let output = try model.outputShape(for: Shape([1] + inputShape))
         guard output.rank == 2, output[1] == classes else {
             throw TrainingError.dataMismatch(
                 "the model's output \(output) does not have one value per class: the data has \(classes) classes")

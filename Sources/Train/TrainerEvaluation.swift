@@ -40,7 +40,7 @@ extension Evaluation {
         let reporter = TrainingProgress(mode: progress)
         reporter.begin(phase: "evaluating")
         defer { reporter.clear() }
-        self = try Self.compute(split: FrozenPrefix(model), examples: examples, store: nil, progress: reporter,
+        self = try Self.compute(split: try FrozenPrefix(model), examples: examples, store: nil, progress: reporter,
                                 batchSize: batchSize, prefetchDepth: 2)
     }
 
@@ -93,7 +93,7 @@ extension Trainer {
     public func evaluate(_ examples: any LabelledExamples, batchSize: Int? = nil,
                          usingFitCache: Bool = false) throws -> Evaluation {
         let store = usingFitCache ? validationStore.flatMap { $0.count == examples.count && $0.isComplete ? $0 : nil } : nil
-        return try evaluate(examples, split: FrozenPrefix(model), store: store, progress: TrainingProgress(mode: .silent),
+        return try evaluate(examples, split: try FrozenPrefix(model), store: store, progress: TrainingProgress(mode: .silent),
                             batchSize: batchSize)
     }
 

@@ -58,8 +58,7 @@ public enum BaselineCNN {
             channels = filters
         }
         layers.append(Flatten(name: "flatten"))
-        let features = try ShapeInference.outputShape(of: try Sequential(name: name, layers),
-                                                      input: Shape([1] + c.inputShape)).count
+        let features = try Sequential(name: name, layers).outputShape(for: Shape([1] + c.inputShape)).count
         layers.append(try Dense(name: "dense", inputSize: features, outputSize: c.denseUnits, activation: .relu, rng: &rng))
         if let rate = c.dropoutRate { layers.append(try Dropout(name: "dropout", rate: rate)) }
         layers.append(try Dense(name: "dense_1", inputSize: c.denseUnits, outputSize: c.classes, activation: .softmax,

@@ -28,7 +28,7 @@ public enum TransferModel {
     /// `dense`, `dropout`, `dense_1`.
     public static func make(base: Sequential, inputShape: [Int], head: TransferHead = TransferHead(),
                             name: String = "sequential", rng: inout SeededGenerator) throws -> Sequential {
-        let features = try ShapeInference.outputShape(of: base, input: Shape([1] + inputShape)).count
+        let features = try base.outputShape(for: Shape([1] + inputShape)).count
         var layers: [any Layer] = [
             base,
             Flatten(name: "flatten"),

@@ -187,7 +187,7 @@ struct TrainCommand: ParsableCommand {
         } else if arch != .baseline {
             warn("no --weights given: \(arch.rawValue) starts from random weights (give an ImageNet no-top file to fine-tune)")
         }
-        let split = FrozenPrefix(model)
+        let split = try FrozenPrefix(model)
         let trainable = model.parameters.filter(\.isTrainable).reduce(0) { $0 + $1.shape.count }
         let frozen = model.parameters.filter { !$0.isTrainable }.reduce(0) { $0 + $1.shape.count }
         RunOutput.line("model: \(arch.rawValue), \(imageSize)x\(imageSize), head \(head); \(trainable) trainable and \(frozen) "

@@ -9,7 +9,7 @@ import Zoo
 /// The frozen-prefix cache gives the same numbers as computing the prefix every step.
 final class FeatureCacheTests: XCTestCase {
     func testPrefixOfTheTransferModelIsBlocksOneToFour() throws {
-        let split = FrozenPrefix(try TrainerTestData.miniTransfer(.vgg19, loadWeights: false))
+        let split = try FrozenPrefix(try TrainerTestData.miniTransfer(.vgg19, loadWeights: false))
         XCTAssertEqual(split.prefix.first?.name, "block1_conv1")
         XCTAssertEqual(split.prefix.last?.name, "block4_pool")
         XCTAssertEqual(split.prefix.count, 12 + 4)  // 12 convolutions and 4 pools in blocks 1-4
@@ -19,16 +19,16 @@ final class FeatureCacheTests: XCTestCase {
         XCTAssertTrue(split.isCacheable)
 
         let baseline = try Architecture.baseline.makeClassifier(imageSize: 64, hiddenUnits: 8, classes: 2)
-        XCTAssertTrue(FrozenPrefix(baseline).prefix.isEmpty)  // all trainable: the "features" are the inputs
+        XCTAssertTrue(try FrozenPrefix(baseline).prefix.isEmpty)  // all trainable: the "features" are the inputs
 
         let withDropout = try Sequential([try Dropout(name: "dropout", rate: 0.5), TrainerTestData.smallModel()])
-        XCTAssertFalse(FrozenPrefix(withDropout).isCacheable)
+        XCTAssertFalse(try FrozenPrefix(withDropout).isCacheable)
     }
 
     /// The prefix of one image does not depend on the other images of its batch (so cached
     /// features, computed in example order, equal those of any shuffled batch).
     func testPrefixIsIndependentOfBatchComposition() throws {
-        let split = FrozenPrefix(try TrainerTestData.miniTransfer(.vgg19))
+        let split = try FrozenPrefix(try TrainerTestData.miniTransfer(.vgg19))
         let data = try TrainerTestData.fixtureExamples()
         let all = try split.features(try data.inputs(Array(0..<8)), training: true)
         let some = try split.features(try data.inputs([5, 2, 7]), training: true)

@@ -32,7 +32,7 @@ final class BuilderTests: XCTestCase {
         XCTAssertEqual(VGGConfiguration(depth: .vgg16, inputSize: 224).featureShape, [7, 7, 512])
         var rng = SeededGenerator(seed: 0)
         let mini = try VGG.make(VGGConfiguration(depth: .vgg16, inputSize: 75, widths: VGGConfiguration.miniWidths), rng: &rng)
-        let inferred = try ShapeInference.outputShape(of: mini, input: [2, 75, 75, 3])
+        let inferred = try mini.outputShape(for: [2, 75, 75, 3])
         let actual = try withoutGradients { try mini(Tensor(zeros: [2, 75, 75, 3])) }.shape
         XCTAssertEqual(inferred, actual)
         XCTAssertEqual(inferred, [2, 2, 2, 32])
