@@ -57,6 +57,8 @@ let package = Package(
         // Runs the built `rubble` tool as a user would.
         .testTarget(name: "CLITests", dependencies: ["rubble", "Tensor", "Layers", "Train", "Zoo", "Vision", "TestSupport"]),
         .testTarget(name: "ScreeningTests", dependencies: ["Tensor", "Layers", "Vision", "Train", "Zoo", "GradCAM", "Screening", "TestSupport"]),
+        // ResNet50, MobileNetV2 and EfficientNet against tf_keras: inference, Grad-CAM, training steps.
+        .testTarget(name: "BackboneTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "GradCAM", "TestSupport"]),
         .testTarget(name: "GradCAMTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "Vision", "GradCAM", "TestSupport"]),
     ]
 )

@@ -55,4 +55,21 @@ public enum TransferModel {
         if let freezeThrough { try model.freeze(through: freezeThrough) }
         return model
     }
+
+    /// A pooled backbone (ResNet50, MobileNetV2, EfficientNetB0) with the head a Keras
+    /// Sequential names `global_average_pooling2d` -> [`dropout`] -> `dense` (softmax):
+    /// `Sequential(name, [base, global_average_pooling2d, (dropout), dense])`, the layout of
+    /// the reference fixtures and of tf_keras' `save_weights` (one group for the base).
+    public static func pooled(base: any Layer, inputShape: [Int], classes: Int, dropoutRate: Float? = nil,
+                              dropoutSeed: UInt64 = 0, name: String = "sequential",
+                              rng: inout SeededGenerator) throws -> Sequential {
+        let features = try base.outputShape(for: Shape([1] + inputShape))
+        guard features.rank == 4 else {
+            throw LayerError.shapeMismatch(layer: base.name, expected: "a [batch, h, w, channels] output", got: features)
+        }
+        var layers: [any Layer] = [base, GlobalAveragePooling2D(name: "global_average_pooling2d")]
+        if let rate = dropoutRate { layers.append(try Dropout(name: "dropout", rate: rate, seed: dropoutSeed)) }
+        layers.append(try Dense(name: "dense", inputSize: features[3], outputSize: classes, activation: .softmax, rng: &rng))
+        return try Sequential(name: name, layers)
+    }
 }
