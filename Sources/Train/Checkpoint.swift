@@ -28,6 +28,10 @@ public struct TrainingCheckpoint: Sendable {
     /// The optimizer's class name and state for the same parameters.
     public var optimizerType: String
     public var optimizer: OptimizerSnapshot
+    /// The description of the optimizer's learning-rate schedule (`String(describing:)`), or
+    /// `nil` without one (and in checkpoints written before schedules existed). A run is only
+    /// resumed with the same schedule.
+    public var learningRateSchedule: String? = nil
     /// Dropout layer names and their generators, in `flattenedLayers` order.
     public var dropoutGenerators: [(name: String, generator: SeededGenerator)]
     public var history: History
@@ -69,6 +73,8 @@ public struct TrainingCheckpoint: Sendable {
         var optimizerType: String
         var optimizerIterations: Int
         var learningRateBits: UInt32
+        /// Absent without a schedule (as in files written before schedules existed).
+        var learningRateSchedule: String?
         var slotNames: [[String]]
         var dropout: [String]
         var dropoutStates: [[String]]
@@ -96,7 +102,8 @@ public struct TrainingCheckpoint: Sendable {
         let header = Header(
             format: 1, completedEpochs: completedEpochs, settings: settings, seedHex: String(seed, radix: 16),
             optimizerType: optimizerType, optimizerIterations: optimizer.iterations,
-            learningRateBits: optimizer.learningRate.bitPattern, slotNames: slotNames,
+            learningRateBits: optimizer.learningRate.bitPattern, learningRateSchedule: learningRateSchedule,
+            slotNames: slotNames,
             dropout: dropoutGenerators.map(\.name),
             dropoutStates: dropoutGenerators.map { $0.generator.state.map { String($0, radix: 16) } },
             history: history, bestValue: bestValue, bestEpoch: bestEpoch,
@@ -242,6 +249,7 @@ public struct TrainingCheckpoint: Sendable {
             parameters: parameterNames.compactMap { tensors[$0] }, optimizerType: header.optimizerType,
             optimizer: OptimizerSnapshot(iterations: header.optimizerIterations,
                                          learningRate: Float(bitPattern: header.learningRateBits), states: states),
+            learningRateSchedule: header.learningRateSchedule,
             dropoutGenerators: generators, history: header.history, bestValue: header.bestValue,
             bestEpoch: header.bestEpoch, epochsWithoutImprovement: header.epochsWithoutImprovement)
     }
@@ -293,6 +301,9 @@ public struct TrainingCheckpoint: Sendable {
         }
         guard header.optimizerIterations >= 0 else {
             throw damaged("optimizerIterations", "\(header.optimizerIterations) is negative")
+        }
+        if let schedule = header.learningRateSchedule, schedule.isEmpty || schedule.count > 1000 {
+            throw damaged("learningRateSchedule", "'\(schedule.prefix(40))' is not a schedule's description (1 to 1000 characters)")
         }
         let learningRate = Float(bitPattern: header.learningRateBits)
         guard learningRate.isFinite, learningRate > 0 else {

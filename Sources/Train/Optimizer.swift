@@ -6,8 +6,16 @@ import Tensor
 /// identity, so the same `Parameter` objects must be passed on every step. Call `step` after
 /// `backward()`; the optimizer leaves the gradients in place (the caller zeroes them).
 public protocol Optimizer: AnyObject {
-    /// The step size; may be changed between steps (schedules, fine-tuning phases).
+    /// The step size; may be changed between steps (fine-tuning phases). With a
+    /// `learningRateSchedule` the schedule sets the rate of each step instead, and this value
+    /// is only kept (and checkpointed) as the optimizer's configured rate.
     var learningRate: Float { get set }
+    /// Sets the rate of every step from the step index: step `iterations` (0 for the first
+    /// update) runs at `learningRateSchedule.learningRate(atStep: iterations)`, as Keras calls
+    /// a schedule with `optimizer.iterations`. Since `iterations` is part of the optimizer's
+    /// state, a restored optimizer continues the schedule exactly. `nil`: every step uses
+    /// `learningRate`. (Default implementation: `nil`.)
+    var learningRateSchedule: (any LearningRateSchedule)? { get }
     /// Completed steps (Keras' `optimizer.iterations`); Adam's bias correction uses `iterations + 1`.
     var iterations: Int { get set }
     /// Names of the per-parameter state tensors this configuration keeps, in Keras 3's naming
@@ -29,6 +37,8 @@ public protocol Optimizer: AnyObject {
 }
 
 /// A restorable copy of an optimizer's state for an ordered list of parameters (checkpoints).
+/// A learning-rate schedule is configuration, not state: it is not in the snapshot, but the
+/// iteration count that drives it is, so an optimizer with the same schedule continues it.
 public struct OptimizerSnapshot: Sendable {
     /// Completed steps when the snapshot was taken.
     public var iterations: Int
@@ -46,6 +56,14 @@ public struct OptimizerSnapshot: Sendable {
 }
 
 extension Optimizer {
+    /// No schedule: for optimizers that do not keep one.
+    public var learningRateSchedule: (any LearningRateSchedule)? { nil }
+
+    /// The rate the next `step` uses: the schedule's value at `iterations`, else `learningRate`.
+    public var currentLearningRate: Float {
+        learningRateSchedule?.learningRate(atStep: iterations) ?? learningRate
+    }
+
     /// The iteration count, learning rate and the state of each of `parameters`, in order.
     public func snapshot(of parameters: [Parameter]) -> OptimizerSnapshot {
         OptimizerSnapshot(iterations: iterations, learningRate: learningRate,
@@ -145,9 +163,15 @@ final class SlotBuffers {
     subscript(slot: Int) -> UnsafeMutablePointer<Float> { pointers[slot] }
 }
 
-/// Per-parameter state keyed by parameter identity; the bookkeeping every optimizer shares.
-struct SlotStore {
+/// The one implementation of optimizer state every optimizer uses: the completed-step count
+/// and, keyed by `ObjectIdentifier(parameter)`, one buffer per named slot (in `names` order,
+/// which is the order of `slotNames` and of the update rule's `state[i]`). State, restore and
+/// reset, and hence snapshots and checkpoints, all go through here.
+final class OptimizerSlots {
+    /// Slot names in Keras 3's naming and order (`momentum`, `velocity`, ...).
     let names: [String]
+    /// Completed steps (Keras' `optimizer.iterations`).
+    var iterations = 0
     private var entries: [ObjectIdentifier: SlotBuffers] = [:]
 
     init(names: [String]) { self.names = names }
@@ -158,8 +182,10 @@ struct SlotStore {
         return entry
     }
 
-    /// The state of `parameter`, created (zeros) on first use.
-    mutating func buffers(for parameter: Parameter) -> SlotBuffers {
+    /// The state of `parameter`, created (zeros) on first use. An optimizer without slots keeps
+    /// nothing: it gets an empty, unrecorded set.
+    func buffers(for parameter: Parameter) -> SlotBuffers {
+        guard !names.isEmpty else { return SlotBuffers(parameter: parameter, slotCount: 0) }
         if let entry = existing(parameter) {
             precondition(entry.shape == parameter.shape,
                          "parameter '\(parameter.name)' changed shape from \(entry.shape) to \(parameter.shape) " +
@@ -172,6 +198,7 @@ struct SlotStore {
         return entry
     }
 
+    /// A copy of the state of `parameter` by slot name, empty if it has none.
     func state(of parameter: Parameter) -> [String: Tensor] {
         guard let entry = existing(parameter) else { return [:] }
         var state: [String: Tensor] = [:]
@@ -184,7 +211,8 @@ struct SlotStore {
         return state
     }
 
-    mutating func restore(_ state: [String: Tensor], for parameter: Parameter) throws {
+    /// Replaces the state of `parameter` (see `Optimizer.restoreState`); checks everything first.
+    func restore(_ state: [String: Tensor], for parameter: Parameter) throws {
         if state.isEmpty {
             entries[ObjectIdentifier(parameter)] = nil
             return
@@ -211,12 +239,51 @@ struct SlotStore {
         entries[ObjectIdentifier(parameter)] = entry
     }
 
-    mutating func removeAll() { entries.removeAll() }
+    /// Forgets every parameter's state and sets `iterations` to 0.
+    func reset() {
+        entries.removeAll()
+        iterations = 0
+    }
 
     /// Drops the state of parameters that no longer exist.
-    private mutating func pruneReleased() {
+    private func pruneReleased() {
         entries = entries.filter { $0.value.parameter != nil }
     }
+}
+
+/// What a concrete optimizer defines: its slots (names fixed at initialisation) and its update
+/// rule. Everything else of `Optimizer` (the step loop over the updatable parameters at the
+/// step's learning rate, iteration counting, state, restore, reset) is shared, below.
+protocol SlotOptimizer: Optimizer {
+    var slots: OptimizerSlots { get }
+    /// Updates one trainable parameter from its gradient at `learningRate` (the scheduled
+    /// rate of this step), with its slot buffers in `slotNames` order.
+    func update(_ parameter: Parameter, gradient: Tensor, state: SlotBuffers, learningRate: Float)
+}
+
+extension SlotOptimizer {
+    public var iterations: Int {
+        get { slots.iterations }
+        set { slots.iterations = newValue }
+    }
+
+    public var slotNames: [String] { slots.names }
+
+    public func step(_ parameters: [Parameter]) {
+        let rate = currentLearningRate
+        for (parameter, gradient) in updatable(parameters) {
+            update(parameter, gradient: gradient, state: slots.buffers(for: parameter), learningRate: rate)
+        }
+        slots.iterations += 1
+    }
+
+    public func state(of parameter: Parameter) -> [String: Tensor] { slots.state(of: parameter) }
+
+    public func restoreState(_ state: [String: Tensor], for parameter: Parameter) throws {
+        try slots.restore(state, for: parameter)
+    }
+
+    public func resetState() { slots.reset() }
 }
 
 /// The parameters `step` updates: trainable, with a gradient of the right shape, each once.

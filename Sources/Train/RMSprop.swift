@@ -16,9 +16,11 @@ import Tensor
 /// `tf.keras.optimizers.legacy.RMSprop`): `w -= lr * g / (sqrt(v) + epsilon)`. Exactly like that
 /// optimizer it applies only without momentum: with momentum, legacy tf.keras called TensorFlow's
 /// fused `ApplyRMSProp` kernel, which puts epsilon inside the square root like Keras 3.
-public final class RMSprop: Optimizer {
-    /// The step size (Keras default 1e-3); read at every step.
+public final class RMSprop: Optimizer, SlotOptimizer {
+    /// The step size (Keras default 1e-3); read at every step that has no schedule.
     public var learningRate: Float
+    /// Sets each step's rate from the iteration count (see `Optimizer.learningRateSchedule`).
+    public var learningRateSchedule: (any LearningRateSchedule)?
     /// Decay of the moving average of squared gradients.
     public let rho: Float
     /// Momentum factor; 0 keeps no momentum state.
@@ -29,14 +31,13 @@ public final class RMSprop: Optimizer {
     public let centered: Bool
     /// The legacy tf.keras placement of epsilon (see the type's documentation).
     public let epsilonOutsideSquareRoot: Bool
-    /// Completed steps.
-    public var iterations = 0
-    private var slots: SlotStore
+    let slots: OptimizerSlots
 
     /// Keras' defaults: lr 1e-3, rho 0.9, no momentum, epsilon 1e-7, not centered, and the
-    /// current (Keras 3) epsilon placement.
+    /// current (Keras 3) epsilon placement; no schedule.
     public init(learningRate: Float = 1e-3, rho: Float = 0.9, momentum: Float = 0, epsilon: Float = 1e-7,
-                centered: Bool = false, epsilonOutsideSquareRoot: Bool = false) throws {
+                centered: Bool = false, epsilonOutsideSquareRoot: Bool = false,
+                schedule: (any LearningRateSchedule)? = nil) throws {
         let check = HyperparameterCheck(optimizer: "RMSprop")
         try check.nonNegative("learning rate", learningRate)
         try check.unitInterval("rho", rho)
@@ -48,24 +49,17 @@ public final class RMSprop: Optimizer {
         self.epsilon = epsilon
         self.centered = centered
         self.epsilonOutsideSquareRoot = epsilonOutsideSquareRoot
+        learningRateSchedule = schedule
         var names = ["velocity"]
         if momentum > 0 { names.append("momentum") }
         if centered { names.append("average_gradient") }
-        slots = SlotStore(names: names)
+        slots = OptimizerSlots(names: names)
     }
 
-    /// `velocity`, then `momentum` when momentum > 0, then `average_gradient` when centered.
-    public var slotNames: [String] { slots.names }
+    // Slots: `velocity`, then `momentum` when momentum > 0, then `average_gradient` when centered.
 
-    public func step(_ parameters: [Parameter]) {
-        for (parameter, gradient) in updatable(parameters) {
-            update(parameter, gradient: gradient, state: slots.buffers(for: parameter))
-        }
-        iterations += 1
-    }
-
-    private func update(_ parameter: Parameter, gradient: Tensor, state: SlotBuffers) {
-        let lr = learningRate, rho = rho, oneMinusRho = 1 - rho, eps = epsilon
+    func update(_ parameter: Parameter, gradient: Tensor, state: SlotBuffers, learningRate lr: Float) {
+        let rho = rho, oneMinusRho = 1 - rho, eps = epsilon
         let velocity = state[0]
         if momentum == 0 && !centered {
             // The common case, one loop per epsilon placement.
@@ -117,16 +111,5 @@ public final class RMSprop: Optimizer {
                 }
             }
         }
-    }
-
-    public func state(of parameter: Parameter) -> [String: Tensor] { slots.state(of: parameter) }
-
-    public func restoreState(_ state: [String: Tensor], for parameter: Parameter) throws {
-        try slots.restore(state, for: parameter)
-    }
-
-    public func resetState() {
-        slots.removeAll()
-        iterations = 0
     }
 }

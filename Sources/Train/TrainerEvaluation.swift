@@ -131,6 +131,7 @@ extension Trainer {
             completedEpochs: completedEpochs, settings: settings, parameterNames: named.map(\.name),
             parameters: named.map { $0.parameter.value }, optimizerType: String(describing: type(of: optimizer)),
             optimizer: optimizer.snapshot(of: named.map(\.parameter)),
+            learningRateSchedule: optimizer.learningRateSchedule.map { String(describing: $0) },
             dropoutGenerators: model.flattenedLayers.compactMap { $0 as? Dropout }.map { ($0.name, $0.generator) },
             history: history, bestValue: bestValue, bestEpoch: bestEpoch,
             epochsWithoutImprovement: epochsWithoutImprovement)
@@ -159,6 +160,11 @@ extension Trainer {
         let type = String(describing: Swift.type(of: optimizer))
         guard checkpoint.optimizerType == type else {
             throw TrainingError.checkpoint("it was written with \(checkpoint.optimizerType), this trainer uses \(type)")
+        }
+        let schedule = optimizer.learningRateSchedule.map { String(describing: $0) }
+        guard checkpoint.learningRateSchedule == schedule else {
+            throw TrainingError.checkpoint("its learning-rate schedule is \(checkpoint.learningRateSchedule ?? "none"), "
+                                           + "this trainer's optimizer has \(schedule ?? "none")")
         }
         let dropouts = model.flattenedLayers.compactMap { $0 as? Dropout }
         guard dropouts.map(\.name) == checkpoint.dropoutGenerators.map(\.name) else {

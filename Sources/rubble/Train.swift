@@ -59,8 +59,31 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning rate.")
     var lr: Float = 1e-5
 
-    @Option(help: "Optimizer: rmsprop, sgd or adam.")
+    @Option(help: "Optimizer: rmsprop, sgd, adam or adamw.")
     var optimizer: OptimizerChoice = .rmsprop
+
+    @Option(help: "AdamW's decoupled weight decay (default 0.004, as Keras 3); only with --optimizer adamw.")
+    var weightDecay: Float?
+
+    @Option(help: ArgumentHelp("Learning-rate schedule over the optimizer steps: constant (--lr throughout), cosine or step.",
+                               discussion: "cosine: Keras' CosineDecay from --lr to --lr x --cosine-alpha over --decay-steps, "
+                                   + "after --warmup-steps rising linearly from 0 to --lr. step: --lr x --lr-gamma^floor(step / --lr-step-size)."))
+    var lrSchedule: ScheduleChoice = .constant
+
+    @Option(help: "cosine: steps rising linearly from 0 to --lr before the decay (default 0).")
+    var warmupSteps: Int?
+
+    @Option(help: "cosine: steps of the decay (default: the run's steps after the warmup, from --epochs; give it to resume with other --epochs).")
+    var decaySteps: Int?
+
+    @Option(help: "cosine: the final rate as a fraction of --lr (default 0).")
+    var cosineAlpha: Float?
+
+    @Option(help: "step: optimizer steps between two reductions of the rate.")
+    var lrStepSize: Int?
+
+    @Option(help: "step: the factor of each reduction (default 0.1).")
+    var lrGamma: Float?
 
     @Flag(help: "RMSprop with epsilon outside the square root (tf.keras before TF 2.11, as in the paper's time).")
     var rmspropLegacyEpsilon = false
@@ -107,7 +130,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run directory.")
     var out: String
 
-    enum OptimizerChoice: String, ExpressibleByArgument, CaseIterable { case rmsprop, sgd, adam }
+    enum OptimizerChoice: String, ExpressibleByArgument, CaseIterable { case rmsprop, sgd, adam, adamw }
+
+    enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable { case constant, cosine, step }
 
     func validate() throws {
         if val != nil && valSplit != 0.2 && valSplit != 0 {
@@ -124,6 +149,33 @@ struct TrainCommand: ParsableCommand {
         }
         guard cacheMb >= 0 else { throw ValidationError("--cache-mb must be >= 0, got \(cacheMb)") }
         if let earlyStopping, earlyStopping < 1 { throw ValidationError("--early-stopping must be >= 1") }
+        if weightDecay != nil && optimizer != .adamw {
+            throw ValidationError("--weight-decay is AdamW's: give it with --optimizer adamw")
+        }
+        if let weightDecay, !(weightDecay.isFinite && weightDecay >= 0) {
+            throw ValidationError("--weight-decay must be a finite number >= 0, got \(weightDecay)")
+        }
+        let cosineFlags = [("--warmup-steps", warmupSteps != nil), ("--decay-steps", decaySteps != nil),
+                           ("--cosine-alpha", cosineAlpha != nil)]
+        if lrSchedule != .cosine, let flag = cosineFlags.first(where: \.1)?.0 {
+            throw ValidationError("\(flag) belongs to --lr-schedule cosine")
+        }
+        if lrSchedule != .step, let flag = [("--lr-step-size", lrStepSize != nil), ("--lr-gamma", lrGamma != nil)]
+            .first(where: \.1)?.0 {
+            throw ValidationError("\(flag) belongs to --lr-schedule step")
+        }
+        if let warmupSteps, warmupSteps < 0 { throw ValidationError("--warmup-steps must be >= 0, got \(warmupSteps)") }
+        if let decaySteps, decaySteps < 1 { throw ValidationError("--decay-steps must be >= 1, got \(decaySteps)") }
+        if let cosineAlpha, !(cosineAlpha >= 0 && cosineAlpha <= 1) {
+            throw ValidationError("--cosine-alpha must be in [0, 1], got \(cosineAlpha)")
+        }
+        if lrSchedule == .step {
+            guard let lrStepSize else { throw ValidationError("--lr-schedule step needs --lr-step-size") }
+            guard lrStepSize >= 1 else { throw ValidationError("--lr-step-size must be >= 1, got \(lrStepSize)") }
+        }
+        if let lrGamma, !(lrGamma >= 0 && lrGamma <= 1) {
+            throw ValidationError("--lr-gamma must be in [0, 1], got \(lrGamma)")
+        }
     }
 
     /// Errors are reported by `Rubble.main` (`rubble: error: ...`).
@@ -194,11 +246,16 @@ struct TrainCommand: ParsableCommand {
               + "frozen parameters; training from \(split.trainable.first?.name ?? "-")")
 
         // Training.
+        let schedule = try learningRateSchedule(
+            steps: epochs * ((training.count + batchSize - 1) / batchSize))
+        if let schedule { RunOutput.line("learning rate: \(schedule)") }
         let optimizer: any Optimizer
         switch self.optimizer {
-        case .rmsprop: optimizer = try RMSprop(learningRate: lr, epsilonOutsideSquareRoot: rmspropLegacyEpsilon)
-        case .sgd: optimizer = try SGD(learningRate: lr)
-        case .adam: optimizer = try Adam(learningRate: lr)
+        case .rmsprop:
+            optimizer = try RMSprop(learningRate: lr, epsilonOutsideSquareRoot: rmspropLegacyEpsilon, schedule: schedule)
+        case .sgd: optimizer = try SGD(learningRate: lr, schedule: schedule)
+        case .adam: optimizer = try Adam(learningRate: lr, schedule: schedule)
+        case .adamw: optimizer = try AdamW(learningRate: lr, weightDecay: weightDecay ?? 0.004, schedule: schedule)
         }
         let configuration = TrainingConfiguration(
             epochs: epochs, batchSize: batchSize, shuffle: !noShuffle, seed: seed,
@@ -245,6 +302,28 @@ struct TrainCommand: ParsableCommand {
         RunOutput.line("\nwrote \(runDirectory.path)/: weights.h5 (final), best.h5, history.csv, "
               + (validation != nil ? "metrics.json, threshold_sweep.csv, threshold_sweep.svg, predictions.csv, " : "")
               + "training_curves.svg, classes.json, checkpoint/")
+    }
+}
+
+extension TrainCommand {
+    /// The schedule `--lr-schedule` asks for (`nil` for constant), for a run of `steps`
+    /// optimizer steps in all.
+    func learningRateSchedule(steps: Int) throws -> (any LearningRateSchedule)? {
+        switch lrSchedule {
+        case .constant:
+            return nil
+        case .cosine:
+            let warmup = warmupSteps ?? 0
+            let decay = decaySteps ?? steps - warmup
+            guard decay >= 1 else {
+                throw ValidationError("--warmup-steps \(warmup) leaves no steps to decay over (the run has \(steps) steps); "
+                                      + "lower it or give --decay-steps")
+            }
+            return try CosineDecay(initialLearningRate: warmup > 0 ? 0 : lr, decaySteps: decay, alpha: cosineAlpha ?? 0,
+                                   warmupTarget: warmup > 0 ? lr : nil, warmupSteps: warmup)
+        case .step:
+            return try StepDecay(initialLearningRate: lr, stepSize: lrStepSize ?? 1, gamma: lrGamma ?? 0.1)
+        }
     }
 }
 
