@@ -9,6 +9,8 @@ public enum Preprocessing: Sendable, Equatable {
     /// Keras' ImageNet "caffe" mode (`vgg16.preprocess_input`): channels reversed to BGR, then
     /// 103.939, 116.779, 123.68 subtracted from B, G, R.
     case caffe
+    /// Keras' "tf" mode (`mobilenet_v2.preprocess_input`): `x / 127.5 - 1`, RGB in [-1, 1].
+    case tf
 
     /// Keras' caffe means in B, G, R order.
     public static let caffeMeanBGR: (Float, Float, Float) = (103.939, 116.779, 123.68)
@@ -22,6 +24,9 @@ public enum Preprocessing: Sendable, Equatable {
         case .unit:
             let scale: Float = 1 / 255
             for i in 0..<pixels * 3 { values[i] *= scale }
+        case .tf:
+            let scale: Float = 1 / 127.5
+            for i in 0..<pixels * 3 { values[i] = values[i] * scale - 1 }
         case .caffe:
             let (mb, mg, mr) = Preprocessing.caffeMeanBGR
             for p in 0..<pixels {

@@ -1,3 +1,4 @@
+import Foundation
 import Layers
 import Tensor
 
@@ -23,6 +24,30 @@ public enum ClassifierHead: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Settings of the pooled backbones beyond their input size.
+public struct BackboneOptions: Sendable, Equatable {
+    /// MobileNetV2's width multiplier.
+    public var alpha: Double
+    /// Build EfficientNet with the extra `Rescaling(1/sqrt(stddev))` layer tf_keras inserts
+    /// only for ImageNet weights (see ``imageNetRescaling(in:)``).
+    public var imageNetRescaling: Bool
+
+    public init(alpha: Double = 1.0, imageNetRescaling: Bool = false) {
+        self.alpha = alpha
+        self.imageNetRescaling = imageNetRescaling
+    }
+
+    /// Whether a weights file was saved from an EfficientNet graph built for ImageNet weights:
+    /// its layer list (weightless layers included, as Keras' `layer_names` has them) names
+    /// `rescaling_1` next to `normalization`. Nested files list no weightless layers; they are
+    /// taken to come from the graph without it (what `weights=None` builds).
+    public static func imageNetRescaling(in url: URL) throws -> Bool {
+        let info = try KerasWeights.inspect(url)
+        let names = Set(info.layers.map(\.name))
+        return names.contains("rescaling_1") && names.contains("normalization")
+    }
+}
+
 /// The model families the command-line tool builds by name.
 public enum Architecture: String, Sendable, CaseIterable {
     case vgg16, vgg19, baseline, resnet50, mobilenetv2, efficientnetb0
@@ -39,15 +64,16 @@ public enum Architecture: String, Sendable, CaseIterable {
     /// The head `--head` defaults to: Dense(256) for VGG (the paper's), pooled otherwise.
     public var defaultHead: ClassifierHead { isPooledBackbone ? .pooled : .dense(hiddenUnits: 256) }
 
-    /// What Keras' `preprocess_input` for the architecture does: `caffe` for VGG and ResNet50,
-    /// `tf` (x/127.5 - 1) for MobileNetV2, `raw` (0-255; the model rescales inside) for
-    /// EfficientNet, `unit` (x/255) for the baseline.
+    /// The pixel preprocessing the architecture takes by default: `unit` (x/255, the paper's)
+    /// for VGG and the baseline; for the others what Keras' `preprocess_input` does: `caffe`
+    /// for ResNet50, `tf` (x/127.5 - 1) for MobileNetV2, `raw` (0-255; the model rescales
+    /// inside) for EfficientNet.
     public var defaultPreprocessing: String {
         switch self {
-        case .vgg16, .vgg19, .resnet50: return "caffe"
+        case .vgg16, .vgg19, .baseline: return "unit"
+        case .resnet50: return "caffe"
         case .mobilenetv2: return "tf"
         case .efficientnetb0: return "raw"
-        case .baseline: return "unit"
         }
     }
 
@@ -65,7 +91,7 @@ public enum Architecture: String, Sendable, CaseIterable {
     }
 
     /// The base alone (no head), with random weights.
-    public func makeBase(imageSize size: Int, alpha: Double = 1.0, seed: UInt64 = 0) throws -> any Layer {
+    public func makeBase(imageSize size: Int, backbone: BackboneOptions = BackboneOptions(), seed: UInt64 = 0) throws -> any Layer {
         var rng = SeededGenerator(seed: seed)
         switch self {
         case .vgg16, .vgg19:
@@ -75,8 +101,8 @@ public enum Architecture: String, Sendable, CaseIterable {
         case .baseline:
             throw ModelConfigurationError(model: rawValue, setting: "base", requirement: "does not exist: the baseline CNN has no separate base")
         case .resnet50: return try ResNet50.make(ResNet50Configuration(inputSize: size), seed: seed)
-        case .mobilenetv2: return try MobileNetV2.make(MobileNetV2Configuration(inputSize: size, alpha: alpha), seed: seed)
-        case .efficientnetb0: return try EfficientNet.make(EfficientNetConfiguration(inputSize: size), seed: seed)
+        case .mobilenetv2: return try MobileNetV2.make(MobileNetV2Configuration(inputSize: size, alpha: backbone.alpha), seed: seed)
+        case .efficientnetb0: return try EfficientNet.make(EfficientNetConfiguration(inputSize: size, imageNetRescaling: backbone.imageNetRescaling), seed: seed)
         }
     }
 
@@ -90,10 +116,10 @@ public enum Architecture: String, Sendable, CaseIterable {
     }
 
     /// A classifier with `head`; `freezeThrough` names the last frozen layer (or a VGG block
-    /// prefix such as `block4`); `nil` leaves everything trainable. `alpha` is MobileNetV2's
-    /// width multiplier.
+    /// prefix such as `block4`); `nil` leaves everything trainable.
     public func makeClassifier(imageSize size: Int, head: ClassifierHead, classes: Int, dropoutRate: Float? = nil,
-                               freezeThrough: String?, alpha: Double = 1.0, seed: UInt64 = 0) throws -> Sequential {
+                               freezeThrough: String?, backbone: BackboneOptions = BackboneOptions(),
+                               seed: UInt64 = 0) throws -> Sequential {
         guard (minimumInputSize...ModelMetadata.maximumInputSize).contains(size) else {
             throw ModelConfigurationError(model: rawValue, setting: "input size \(size)",
                                           requirement: "must be in \(minimumInputSize)...\(ModelMetadata.maximumInputSize)")
@@ -122,7 +148,7 @@ public enum Architecture: String, Sendable, CaseIterable {
             throw ModelConfigurationError(model: rawValue, setting: "head \(units)",
                                           requirement: "is not available: \(rawValue) takes the pooled head (--head gap)")
         case (_, .pooled):
-            let base = try makeBase(imageSize: size, alpha: alpha, seed: seed)
+            let base = try makeBase(imageSize: size, backbone: backbone, seed: seed)
             model = try TransferModel.pooled(base: base, inputShape: [size, size, 3], classes: classes,
                                              dropoutRate: dropoutRate, rng: &rng)
         }
@@ -154,4 +180,8 @@ public enum Architecture: String, Sendable, CaseIterable {
         case .efficientnetb0: return EfficientNet.lastLayer
         }
     }
+
+    /// Grad-CAM's default layer when none is named: the base's last layer for the pooled
+    /// backbones; `nil` (the last `Conv2D`) for VGG and the baseline.
+    public var defaultGradCAMLayer: String? { isPooledBackbone ? lastConvolution : nil }
 }

@@ -92,7 +92,7 @@ struct GradCAMCommand: ParsableCommand {
         let network = loaded.network, pipeline = loaded.pipeline
         let gradCAM: GradCAM
         do {
-            gradCAM = try GradCAM(model: network, layer: layer)
+            gradCAM = try GradCAM(model: network, layer: layer ?? loaded.architecture.defaultGradCAMLayer)
         } catch let error as GradCAMError {
             CommandLineMessages.error(ErrorSentence.describe(error))
             throw ExitCode.failure

@@ -15,11 +15,14 @@ extension Architecture: ExpressibleByArgument {}
 /// flag to change. For other files (Keras' own, or older ones) the flags say it, with the
 /// paper's set-up as the default.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model family: vgg19, vgg16 or baseline (default: what the weights file says, else vgg19).")
+    @Option(help: "Model family: vgg19, vgg16, baseline, resnet50, mobilenetv2 or efficientnetb0 (default: what the weights file says, else vgg19).")
     var arch: Architecture?
 
-    @Option(help: "Units of the hidden Dense layer of the head (default: the weights file's, else 256).")
-    var head: Int?
+    @Option(help: "The head: N for Flatten-Dense(N)-Dense, or gap for GlobalAveragePooling2D-Dense (default: the weights file's, else 256 for VGG and gap for the pooled backbones).")
+    var head: ClassifierHead?
+
+    @Option(help: "MobileNetV2's width multiplier (default 1.0).")
+    var alpha: Double?
 
     @Option(help: "Keras weights file (.h5 or .weights.h5) holding the whole model.")
     var weights: String?
@@ -30,7 +33,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Model input height and width (default: the weights file's, else 150).")
     var imageSize: Int?
 
-    @Option(help: "Pixel preprocessing: unit (x/255, the paper's) or caffe (ImageNet BGR mean subtraction) (default: the weights file's, else unit).")
+    @Option(help: "Pixel preprocessing: unit (x/255), caffe (ImageNet BGR mean subtraction), tf (x/127.5-1) or raw (0-255) (default: the weights file's, else the architecture's: unit for VGG, caffe for resnet50, tf for mobilenetv2, raw for efficientnetb0).")
     var preprocess: PreprocessingChoice?
 
     @Option(help: "Resize filter: bilinear (tf.image.resize, half-pixel centres) or nearest (default: the weights file's, else bilinear).")
@@ -40,7 +43,7 @@ struct ModelOptions: ParsableArguments {
     var classes: Int?
 
     func validate() throws {
-        if let head, head < 1 { throw ValidationError("--head must be >= 1, got \(head)") }
+        if let alpha, !(alpha > 0 && alpha.isFinite) { throw ValidationError("--alpha must be a positive number, got \(alpha)") }
         if let classes, classes < 1 { throw ValidationError("--classes must be >= 1, got \(classes)") }
         if let imageSize { try Self.validateImageSize(imageSize, arch: arch) }
         switch (weights, randomWeights) {
@@ -87,19 +90,22 @@ struct ModelOptions: ParsableArguments {
         }
         let arch = try choose(self.arch, storedArch, flagName: "--arch", attribute: Key.architecture,
                               describe: \.rawValue, default: .vgg19)
-        let head = try choose(self.head, metadata.head.flatMap { Int($0) }, flagName: "--head", attribute: Key.head,
-                              describe: String.init, default: 256)
+        let head = try choose(self.head, metadata.head.flatMap { ClassifierHead($0) }, flagName: "--head", attribute: Key.head,
+                              describe: \.description, default: arch.defaultHead)
         let size = try choose(imageSize, metadata.inputShape?.first, flagName: "--image-size", attribute: Key.inputSize,
                               describe: String.init, default: 150)
         try Self.validateImageSize(size, arch: arch)
         let preprocess = try choose(self.preprocess, try metadata.preprocessing.map { try PreprocessingChoice(stored: $0, file: file) },
                                     flagName: "--preprocess", attribute: Key.preprocessing, describe: \.rawValue,
-                                    default: .unit)
+                                    default: .default(for: arch))
         let resize = try choose(self.resize, try metadata.resize.map { try ResizeChoice(stored: $0, file: file) },
                                 flagName: "--resize", attribute: Key.resize, describe: \.rawValue, default: .bilinear)
         let classCount = try choose(classes, metadata.classNames?.count, flagName: "--classes",
                                     attribute: Key.classNames, describe: String.init, default: 2)
-        let model = try arch.makeClassifier(imageSize: size, hiddenUnits: head, classes: classCount)
+        let backbone = BackboneOptions(alpha: alpha ?? 1.0,
+                                       imageNetRescaling: try url.map { try BackboneOptions.imageNetRescaling(in: $0) } ?? false)
+        let model = try arch.makeClassifier(imageSize: size, head: head, classes: classCount, freezeThrough: nil,
+                                            backbone: backbone)
         if let url { try KerasWeights.load(url, into: model) }
         let pipeline = ImagePipeline(imageSize: size, resize: resize.method, preprocessing: preprocess.preprocessing)
         return LoadedModel(network: model, architecture: arch, classNames: metadata.classNames, classCount: classCount,
@@ -132,8 +138,18 @@ struct LoadedModel {
 }
 
 enum PreprocessingChoice: String, ExpressibleByArgument, CaseIterable {
-    case unit, caffe
-    var preprocessing: Preprocessing { self == .unit ? .unit : .caffe }
+    case unit, caffe, tf, raw
+    var preprocessing: Preprocessing {
+        switch self {
+        case .unit: return .unit
+        case .caffe: return .caffe
+        case .tf: return .tf
+        case .raw: return .raw
+        }
+    }
+
+    /// What `arch` takes by default (`Architecture.defaultPreprocessing`).
+    static func `default`(for arch: Architecture) -> Self { Self(rawValue: arch.defaultPreprocessing) ?? .unit }
 
     init(stored: String, file: String) throws {
         guard let value = Self(rawValue: stored) else {
@@ -160,4 +176,8 @@ enum ResizeChoice: String, ExpressibleByArgument, CaseIterable {
 /// Prints a line to standard error, prefixed with the tool's name.
 func warn(_ message: String) {
     CommandLineMessages.line(message)
+}
+
+extension ClassifierHead: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
 }

@@ -148,7 +148,7 @@ struct ScreenCommand: ParsableCommand {
         options.minimumSide = minSize
         options.batchSize = batchSize
         options.explain = !noGradcam
-        options.gradCAMLayer = layer
+        options.gradCAMLayer = layer ?? loaded.architecture.defaultGradCAMLayer
         options.follow = follow
         options.pollInterval = pollInterval
         options.maxSeconds = maxSeconds

@@ -13,7 +13,7 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train (fine-tune) a classifier on a folder of labelled photos.",
         discussion: """
             DIR holds one sub-folder per class (e.g. damage/ and no_damage/) of JPEG/PNG photos. \
-            The paper's set-up is the default: VGG19 at 150x150, blocks 1-4 frozen, try Dense(256) head, \
+            The paper's set-up is the default: VGG19 at 150x150, blocks 1-4 frozen, a Dense(256) head, \
             RMSprop lr 1e-5, balanced class weights, the best epoch chosen on val_loss.
 
             RUN_DIR receives weights.h5 (final weights, Keras 2 layout), best.h5 (best epoch), \
@@ -35,11 +35,17 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Fraction of --data held out for validation when --val is not given (0 for none).")
     var valSplit: Double = 0.2
 
-    @Option(help: "Model family: vgg19, vgg16 or baseline.")
+    @Option(help: "Model family: vgg19, vgg16, baseline, resnet50, mobilenetv2 or efficientnetb0.")
     var arch: Architecture = .vgg19
 
-    @Option(help: "Units of the hidden Dense layer of the head.")
-    var head: Int = 256
+    @Option(name: .customLong("head"), help: "The head: N for Flatten-Dense(N)-Dense(classes) (VGG, baseline; default 256), or gap for GlobalAveragePooling2D-Dense(classes) (default for resnet50, mobilenetv2, efficientnetb0).")
+    var headOption: ClassifierHead?
+
+    /// `--head`, or the architecture's default.
+    var head: ClassifierHead { headOption ?? arch.defaultHead }
+
+    @Option(help: "MobileNetV2's width multiplier (Keras' alpha; ImageNet files exist for 0.35, 0.5, 0.75, 1.0, 1.3, 1.4).")
+    var alpha: Double = 1.0
 
     @Option(help: "Dropout rate after the hidden Dense layer (none by default).")
     var dropout: Float?
@@ -47,7 +53,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Keras weights (.h5 / .weights.h5) to start from: a no-top base (e.g. ImageNet) or a whole model, matched by layer name.")
     var weights: String?
 
-    @Option(help: "Freeze every layer up to and including this prefix (VGG default block4; 'none' trains everything).")
+    @Option(help: "Freeze every layer up to and including this Keras layer name or prefix (defaults: VGG block4, resnet50 conv4_block6_out, mobilenetv2 block_15_add, efficientnetb0 block6d_add; 'none' trains everything).")
     var freezeThrough: String?
 
     @Option(help: "Epochs to train (in total, when resuming).")
@@ -100,8 +106,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model input height and width.")
     var imageSize: Int = 150
 
-    @Option(help: "Pixel preprocessing: unit (x/255, the paper's) or caffe (ImageNet BGR mean subtraction).")
-    var preprocess: PreprocessingChoice = .unit
+    @Option(name: .customLong("preprocess"), help: "Pixel preprocessing: unit (x/255), caffe (ImageNet BGR mean subtraction), tf (x/127.5-1) or raw (0-255) (default: unit for VGG and the baseline, else what Keras' preprocess_input does for --arch).")
+    var preprocessOption: PreprocessingChoice?
+
+    /// `--preprocess`, or the architecture's default.
+    var preprocess: PreprocessingChoice { preprocessOption ?? .default(for: arch) }
 
     @Option(help: "Resize filter: bilinear or nearest.")
     var resize: ResizeChoice = .bilinear
@@ -139,10 +148,12 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("give either --val or --val-split, not both")
         }
         guard valSplit >= 0 && valSplit < 1 else { throw ValidationError("--val-split must be in [0, 1)") }
-        for (flag, value) in [("--epochs", epochs), ("--batch-size", batchSize), ("--head", head)] where value < 1 {
+        for (flag, value) in [("--epochs", epochs), ("--batch-size", batchSize)] where value < 1 {
             throw ValidationError("\(flag) must be >= 1, got \(value)")
         }
         try ModelOptions.validateImageSize(imageSize, arch: arch)
+        guard alpha > 0, alpha.isFinite else { throw ValidationError("--alpha must be a positive number, got \(alpha)") }
+        if alpha != 1.0 && arch != .mobilenetv2 { throw ValidationError("--alpha is MobileNetV2's: give it with --arch mobilenetv2") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
         if let dropout, !(dropout >= 0 && dropout < 1) {
             throw ValidationError("--dropout must be in [0, 1), got \(dropout) (1 would drop every unit and train nothing)")
@@ -224,9 +235,11 @@ struct TrainCommand: ParsableCommand {
         RunOutput.line(try weighting.summary(classNames: classNames, classCounts: training.classCounts))
 
         // Model.
-        let model = try arch.makeClassifier(imageSize: imageSize, hiddenUnits: head, classes: classNames.count,
-                                            dropoutRate: dropout, freezeThrough: nil, seed: seed)
-        let freeze = freezeThrough ?? (arch == .baseline ? "none" : "block4")
+        let backbone = BackboneOptions(alpha: alpha,
+                                       imageNetRescaling: try weights.map { try BackboneOptions.imageNetRescaling(in: URL(fileURLWithPath: $0)) } ?? false)
+        let model = try arch.makeClassifier(imageSize: imageSize, head: head, classes: classNames.count,
+                                            dropoutRate: dropout, freezeThrough: nil, backbone: backbone, seed: seed)
+        let freeze = freezeThrough ?? arch.defaultFreezeThrough ?? "none"
         if freeze != "none" { try model.freeze(through: freeze) }
         if resume {
             RunOutput.line("resuming from \(checkpointDirectory.path) (its weights replace any --weights)")
@@ -263,7 +276,7 @@ struct TrainCommand: ParsableCommand {
             featureCache: !noCache, cacheMemoryBudget: cacheMb << 20, monitor: Monitor(monitor),
             earlyStoppingPatience: earlyStopping, outputDirectory: runDirectory, progress: .automatic,
             inputShape: [imageSize, imageSize, 3],
-            modelMetadata: ModelMetadata(architecture: arch.rawValue, head: String(head),
+            modelMetadata: ModelMetadata(architecture: arch.rawValue, head: head.description,
                                          preprocessing: preprocess.rawValue, resize: resize.rawValue,
                                          positiveClass: classNames[positiveIndex]))
         let trainer = Trainer(model: model, optimizer: optimizer, configuration: configuration)

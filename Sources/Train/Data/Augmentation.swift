@@ -7,7 +7,7 @@ import Vision
 /// Applied per image to a `[n, h, w, c]` NHWC float tensor *after* preprocessing: the tensor's
 /// values are mapped back to pixel space (RGB, 0-255) with the ``Preprocessing`` that produced
 /// them, changed, clipped to 0-255 where a step says so, and mapped forward again, so the same
-/// augmentation means the same thing for `.unit`, `.raw` and `.caffe` input.
+/// augmentation means the same thing for `.unit`, `.raw`, `.tf` and `.caffe` input.
 ///
 /// Each image `i` of a batch draws from its own ``SeededGenerator`` seeded from `(seed, i)`, so a
 /// batch is reproducible from its seed and images can be augmented in parallel. Steps, in order:
@@ -242,6 +242,8 @@ struct PixelSpace {
             scale = 1; offsets = [Float](repeating: 0, count: channels); rgb = Array(0..<channels)
         case .raw:
             scale = 1 / 255; offsets = [Float](repeating: 0, count: channels); rgb = Array(0..<channels)
+        case .tf:
+            scale = 0.5; offsets = [Float](repeating: 1, count: channels); rgb = Array(0..<channels)
         case .caffe where channels == 3:
             let (b, g, r) = Preprocessing.caffeMeanBGR
             scale = 1 / 255; offsets = [b, g, r]; rgb = [2, 1, 0]
