@@ -1,5 +1,8 @@
-/// Elementwise arithmetic. A right-hand side whose shape is a suffix of the left-hand side's
-/// (a bias `[channels]` against `[batch, h, w, channels]`) or a single element is broadcast.
+/// Elementwise arithmetic between tensors under NumPy broadcasting (`Broadcasting.swift`):
+/// either operand may be repeated along axes of extent 1 or missing leading axes, and the
+/// result has shape `Shape.broadcast(lhs.shape, rhs.shape)`. Each operand's gradient is summed
+/// back to its own shape. Incompatible shapes are a programming error (layers check with
+/// `Shape.broadcast` first and throw).
 extension Tensor {
     /// Elements per parallel task: small loops stay on one thread.
     @usableFromInline static let elementwiseGrain = 1 << 15
@@ -14,78 +17,95 @@ extension Tensor {
         return out
     }
 
-    /// How `rhs` lines up with `lhs`: the period of the repeated suffix.
-    static func broadcastPeriod(_ lhs: Shape, _ rhs: Shape, _ op: String) -> Int {
-        if lhs == rhs { return lhs.count }
-        if rhs.count == 1 { return 1 }
-        precondition(rhs.rank <= lhs.rank && Array(lhs.dims.suffix(rhs.rank)) == rhs.dims,
-                     "\(op): shapes \(lhs) and \(rhs) do not broadcast")
-        return rhs.count
+    /// The broadcast shape of `lhs op rhs`; traps with both shapes named when there is none.
+    static func broadcastShape(_ lhs: Shape, _ rhs: Shape, _ op: String) -> Shape {
+        guard let shape = Shape.broadcast(lhs, rhs) else {
+            preconditionFailure("\(op): shapes \(lhs) and \(rhs) do not broadcast")
+        }
+        return shape
     }
 
+    /// `f` elementwise over the broadcast of `a` and `b`. Fast paths: equal shapes; one side a
+    /// single element; one side's shape a suffix of the other's (a bias `[c]` against
+    /// `[b, h, w, c]`: a period). Anything else takes the strided loop of `broadcastZip`.
     @inline(__always)
     static func zip(_ a: Tensor, _ b: Tensor, _ op: String, _ f: @escaping (Float, Float) -> Float) -> Tensor {
-        let period = broadcastPeriod(a.shape, b.shape, op)
-        let out = Tensor.uninitialized(a.shape)
+        let shape = a.shape == b.shape ? a.shape : broadcastShape(a.shape, b.shape, op)
+        let out = Tensor.uninitialized(shape)
         let pa = UncheckedSendable(a.storage.base), pb = UncheckedSendable(b.storage.base)
         let po = UncheckedSendable(out.storage.base)
-        if period == a.count {
-            Parallel.forEachRange(a.count, grain: elementwiseGrain) { range in
+        let n = out.count
+        if a.count == n && b.count == n {
+            Parallel.forEachRange(n, grain: elementwiseGrain) { range in
                 for i in range { po.value[i] = f(pa.value[i], pb.value[i]) }
             }
-        } else {
-            let rows = a.count / period
-            Parallel.forEachRange(rows, grain: max(1, elementwiseGrain / period)) { range in
+        } else if b.count == 1 {
+            let s = b.storage.base[0]
+            Parallel.forEachRange(n, grain: elementwiseGrain) { range in
+                for i in range { po.value[i] = f(pa.value[i], s) }
+            }
+        } else if a.count == 1 {
+            let s = a.storage.base[0]
+            Parallel.forEachRange(n, grain: elementwiseGrain) { range in
+                for i in range { po.value[i] = f(s, pb.value[i]) }
+            }
+        } else if isSuffix(b.shape, of: a.shape) {
+            let period = b.count
+            Parallel.forEachRange(n / period, grain: max(1, elementwiseGrain / period)) { range in
                 for r in range {
-                    let base = r * period
-                    for j in 0..<period { po.value[base + j] = f(pa.value[base + j], pb.value[j]) }
+                    let dst = po.value + r * period, x = pa.value + r * period, y = pb.value
+                    for j in 0..<period { dst[j] = f(x[j], y[j]) }
                 }
             }
+        } else if isSuffix(a.shape, of: b.shape) {
+            let period = a.count
+            Parallel.forEachRange(n / period, grain: max(1, elementwiseGrain / period)) { range in
+                for r in range {
+                    let dst = po.value + r * period, x = pa.value, y = pb.value + r * period
+                    for j in 0..<period { dst[j] = f(x[j], y[j]) }
+                }
+            }
+        } else if n > 0 {
+            broadcastZip(a, b, into: out, f)
         }
         return out
     }
 
-    /// Sums a gradient of `shape` down to the broadcast operand's `target` shape.
-    static func unbroadcast(_ grad: Tensor, to target: Shape) -> Tensor {
-        if grad.shape == target { return grad }
-        let period = target.count
-        var out = Tensor(zeros: target)
-        let g = grad.storage.base, o = out.storage.base
-        for r in 0..<(grad.count / period) {
-            let base = r * period
-            for j in 0..<period { o[j] += g[base + j] }
-        }
-        out.node = nil
-        return out
+    /// Whether `short` is a trailing part of `long` (so it repeats with period `short.count`).
+    @inline(__always)
+    static func isSuffix(_ short: Shape, of long: Shape) -> Bool {
+        short.rank <= long.rank && long.dims.suffix(short.rank).elementsEqual(short.dims)
     }
 
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-        zip(lhs, rhs, "+") { $0 + $1 }.recordingGradient(from: [
-            (lhs, { $0 }),
-            (rhs, { unbroadcast($0, to: rhs.shape) }),
+        let ls = lhs.shape, rs = rhs.shape
+        return zip(lhs, rhs, "+") { $0 + $1 }.recordingGradient(from: [
+            (lhs, { unbroadcast($0, to: ls) }),
+            (rhs, { unbroadcast($0, to: rs) }),
         ])
     }
 
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
-        zip(lhs, rhs, "-") { $0 - $1 }.recordingGradient(from: [
-            (lhs, { $0 }),
-            (rhs, { unbroadcast(-$0, to: rhs.shape) }),
+        let ls = lhs.shape, rs = rhs.shape
+        return zip(lhs, rhs, "-") { $0 - $1 }.recordingGradient(from: [
+            (lhs, { unbroadcast($0, to: ls) }),
+            (rhs, { unbroadcast(-$0, to: rs) }),
         ])
     }
 
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
         let l = lhs.detached, r = rhs.detached
         return zip(lhs, rhs, "*") { $0 * $1 }.recordingGradient(from: [
-            (lhs, { $0 * r }),
-            (rhs, { unbroadcast($0 * l, to: rhs.shape) }),
+            (lhs, { unbroadcast($0 * r, to: l.shape) }),
+            (rhs, { unbroadcast($0 * l, to: r.shape) }),
         ])
     }
 
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
         let l = lhs.detached, r = rhs.detached
         return zip(lhs, rhs, "/") { $0 / $1 }.recordingGradient(from: [
-            (lhs, { $0 / r }),
-            (rhs, { unbroadcast(-$0 * l / (r * r), to: rhs.shape) }),
+            (lhs, { unbroadcast($0 / r, to: l.shape) }),
+            (rhs, { unbroadcast(-$0 * l / (r * r), to: r.shape) }),
         ])
     }
 

@@ -1,8 +1,8 @@
 extension Tensor {
-    /// Sum of all elements, as a tensor of shape `[]`.
+    /// Sum of all elements, as a tensor of shape `[]` (accumulated in `Double`).
     public func sum() -> Tensor {
-        var total: Double = 0
-        withUnsafeBufferPointer { for v in $0 { total += Double(v) } }
+        let reduction = AxisReduction(shape, reducing: [Bool](repeating: true, count: rank))
+        let total = count == 0 ? 0 : reduction.sums(self)[0]
         let inputShape = shape
         return Tensor([Float(total)], shape: [])
             .recordingGradient(from: self) { grad in Tensor(repeating: grad.scalar, shape: inputShape) }
@@ -11,12 +11,11 @@ extension Tensor {
     /// Mean of all elements, as a tensor of shape `[]`.
     public func mean() -> Tensor { sum() / Float(Swift.max(count, 1)) }
 
-    /// Sums over every axis but the last: `[..., n]` -> `[n]` (bias gradients).
+    /// Sums over every axis but the last: `[..., n]` -> `[n]` (bias gradients); a scalar `[]`
+    /// becomes `[1]`.
     public func sumOverLeadingAxes() -> Tensor {
-        let target = Shape([shape.dims.last ?? 1])
-        return Tensor.unbroadcast(detached, to: target).recordingGradient(from: self) { [shape] grad in
-            Tensor.zip(Tensor(zeros: shape), grad, "sum'") { _, g in g }
-        }
+        guard rank > 0 else { return reshaped([1]) }
+        return sum(alongAxes: Array(0..<(rank - 1)))
     }
 
     /// Index of the largest element along the last axis, one per row.
