@@ -3,10 +3,17 @@ import Tensor
 /// 2-D convolution over NHWC input with an HWIO kernel `[kh, kw, in, out]` (Keras' layout),
 /// computed as chunked im2col + sgemm or, for 3x3 stride-1 layers where it pays, Winograd
 /// (`ConvolutionKernels`), with bias and activation fused into the output pass.
+///
+/// `useBias: false` (Keras' `use_bias=False`, as the convolutions before a BatchNormalization
+/// in ResNet, MobileNetV2 and EfficientNet have it) leaves the layer with its kernel only.
 public final class Conv2D: Layer {
     public let name: String
     public let kernel: Parameter
-    public let bias: Parameter
+    /// The bias, `nil` for a layer made with `useBias: false` (whose parameters are then
+    /// `[kernel]`, Keras' variable list). Implicitly unwrapped so that code written for layers
+    /// with a bias reads it as before (`conv.bias.value`); check `useBias` (or bind it with
+    /// `if let`) where the layer may have none.
+    public let bias: Parameter!
     public let stride: (height: Int, width: Int)
     public let padding: Padding
     /// `.linear` or `.relu` (fused into the output pass).
@@ -18,7 +25,7 @@ public final class Conv2D: Layer {
 
     public init(name: String, inputChannels: Int, filters: Int, kernelSize: (Int, Int) = (3, 3),
                 stride: (Int, Int) = (1, 1), padding: Padding = .same, activation: Activation = .relu,
-                rng: inout SeededGenerator) throws {
+                useBias: Bool = true, rng: inout SeededGenerator) throws {
         guard activation != .softmax else {
             throw LayerError.invalidConfiguration(layer: name, setting: "activation softmax",
                                                   requirement: "is not supported by Conv2D (use linear or relu)")
@@ -31,13 +38,26 @@ public final class Conv2D: Layer {
         self.name = name
         kernel = Parameter(name: "kernel", value: .glorotUniform(
             [kernelSize.0, kernelSize.1, inputChannels, filters], using: &rng))
-        bias = Parameter(name: "bias", value: Tensor(zeros: [filters]))
+        bias = useBias ? Parameter(name: "bias", value: Tensor(zeros: [filters])) : nil
         self.stride = (stride.0, stride.1)
         self.padding = padding
         self.activation = activation
     }
 
-    public var parameters: [Parameter] { [kernel, bias] }
+    /// A layer with these weights (a bias `nil`: none), trainable as `trainable` says.
+    init(name: String, kernel: Tensor, bias: Tensor?, stride: (height: Int, width: Int), padding: Padding,
+         activation: Activation, trainable: Bool) {
+        self.name = name
+        self.kernel = Parameter(name: "kernel", value: kernel, isTrainable: trainable)
+        self.bias = bias.map { Parameter(name: "bias", value: $0, isTrainable: trainable) }
+        self.stride = stride
+        self.padding = padding
+        self.activation = activation
+    }
+
+    /// Whether the layer has a bias.
+    public var useBias: Bool { bias != nil }
+    public var parameters: [Parameter] { bias.map { [kernel, $0] } ?? [kernel] }
     public var filters: Int { kernel.shape[3] }
     public var inputChannels: Int { kernel.shape[2] }
 
@@ -63,7 +83,7 @@ public final class Conv2D: Layer {
     /// `[batch, h, w, in]` -> `[batch, oh, ow, filters]`
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         let g = try geometry(for: input.shape)
-        let w = kernel.tracked, b = bias.tracked
+        let w = kernel.tracked, b = bias?.tracked
         // A kernel being trained changes every step: caching its transform would only make the
         // optimizer copy the kernel (the cache shares its storage), so drop the caches then.
         let fixedKernel = !w.requiresGradient
@@ -73,21 +93,54 @@ public final class Conv2D: Layer {
         }
         let output = ConvolutionKernels.forward(g, input: input, kernel: w, bias: b, relu: activation == .relu,
                                                 kernelCache: fixedKernel ? forwardKernelCache : nil)
-        guard Autograd.isRecording, input.requiresGradient || w.requiresGradient || b.requiresGradient else {
+        guard Autograd.isRecording, input.requiresGradient || w.requiresGradient || b?.requiresGradient == true else {
             return output
         }
         let y = output.detached, x = input.detached, kernelValue = w.detached
         let relu = activation == .relu
         let preActivation = PreActivationGradient(output: y, relu: relu)
         let backwardCache = fixedKernel ? backwardKernelCache : nil
-        return output.recordingGradient(from: [
+        var pullbacks: [(Tensor, Pullback)] = [
             (input, { dy in
                 ConvolutionKernels.inputGradient(g, outputGradient: preActivation(dy), kernel: kernelValue,
                                                  kernelCache: backwardCache)
             }),
             (w, { dy in ConvolutionKernels.kernelGradient(g, input: x, outputGradient: preActivation(dy)) }),
-            (b, { dy in preActivation(dy).sumOverLeadingAxes() }),
-        ])
+        ]
+        if let b { pullbacks.append((b, { dy in preActivation(dy).sumOverLeadingAxes() })) }
+        return output.recordingGradient(from: pullbacks)
+    }
+
+    /// This convolution followed by `bn` in inference mode, as one convolution: a new layer
+    /// of the same name, geometry and weights layout whose kernel is `kernel * scale` per output
+    /// channel and whose bias is `bias * scale + shift` (`bias` 0 without one), with `(scale,
+    /// shift)` = `bn.foldedScaleAndShift()` (computed in Double). It has a bias either way, and
+    /// its weights are trainable when this layer's kernel is.
+    ///
+    /// For a frozen conv + BN pair (or any BN run in inference mode): the result equals
+    /// `bn(conv(x), training: false)` up to rounding. Throws `LayerError.invalidConfiguration`
+    /// when `bn` does not have one channel per filter, or when this layer applies ReLU (the
+    /// normalisation would have to come before the activation).
+    public func foldingBatchNorm(_ bn: BatchNormalization) throws -> Conv2D {
+        guard bn.channels == filters else {
+            throw LayerError.invalidConfiguration(
+                layer: name, setting: "folding '\(bn.name)' of \(bn.channels) channels",
+                requirement: "needs one channel per filter (\(filters))")
+        }
+        guard activation == .linear else {
+            throw LayerError.invalidConfiguration(
+                layer: name, setting: "folding '\(bn.name)' after activation \(activation.rawValue)",
+                requirement: "needs a linear convolution (the BatchNormalization must come before the activation)")
+        }
+        let (scale, shift) = bn.foldedScaleAndShift()
+        let f = filters
+        let w = kernel.value.scalars
+        var folded = [Float](repeating: 0, count: w.count)
+        for i in 0..<w.count { folded[i] = Float(Double(w[i]) * Double(scale[i % f])) }
+        let oldBias = bias?.value.scalars ?? [Float](repeating: 0, count: f)
+        let newBias = (0..<f).map { Float(Double(oldBias[$0]) * Double(scale[$0]) + Double(shift[$0])) }
+        return Conv2D(name: name, kernel: Tensor(folded, shape: kernel.shape), bias: Tensor(newBias, shape: [f]),
+                      stride: stride, padding: padding, activation: activation, trainable: kernel.isTrainable)
     }
 }
 

@@ -77,39 +77,47 @@ public enum ConvolutionKernels {
     /// `algorithm(for:_:filters:cachedKernel:)` pick per layer; tests and benchmarks force one.
     @TaskLocal public static var algorithm = ConvolutionAlgorithm.automatic
 
-    /// `y = act(conv(x, W) + b)`; input `[n, h, w, c]`, kernel `[kh, kw, c, f]`, bias `[f]`.
+    /// `y = act(conv(x, W) + b)`; input `[n, h, w, c]`, kernel `[kh, kw, c, f]`, bias `[f]` or
+    /// `nil` for none (no bias is added: nothing is allocated for it).
     /// im2col + sgemm or Winograd (see `algorithm(for:_:filters:cachedKernel:)`);
     /// `kernelCache` keeps the Winograd-transformed kernel between calls (for a kernel that
     /// does not change: inference, frozen layers).
-    public static func forward(_ g: WindowGeometry, input: Tensor, kernel: Tensor, bias: Tensor, relu: Bool,
+    public static func forward(_ g: WindowGeometry, input: Tensor, kernel: Tensor, bias: Tensor?, relu: Bool,
                                kernelCache: WinogradKernelCache? = nil) -> Tensor {
         let filters = kernel.shape[3]
         let choice = algorithm(for: .forward, g, filters: filters, cachedKernel: kernelCache != nil)
         return Tensor(unsafeUninitializedShape: [g.batch, g.outputHeight, g.outputWidth, filters]) { out in
             input.withUnsafeBufferPointer { x in
-                bias.withUnsafeBufferPointer { b in
+                withBias(bias) { bias in
                     switch choice {
                     case .winograd2:
                         winograd(WinogradF2.self, g, input: x.baseAddress!, kernel: kernel, rotated: false,
-                                 filters: filters, bias: b.baseAddress!, relu: relu, output: out.baseAddress!,
+                                 filters: filters, bias: bias, relu: relu, output: out.baseAddress!,
                                  cache: kernelCache)
                     case .winograd3:
                         winograd(WinogradF3.self, g, input: x.baseAddress!, kernel: kernel, rotated: false,
-                                 filters: filters, bias: b.baseAddress!, relu: relu, output: out.baseAddress!,
+                                 filters: filters, bias: bias, relu: relu, output: out.baseAddress!,
                                  cache: kernelCache)
                     case .winograd4:
                         winograd(WinogradF4.self, g, input: x.baseAddress!, kernel: kernel, rotated: false,
-                                 filters: filters, bias: b.baseAddress!, relu: relu, output: out.baseAddress!,
+                                 filters: filters, bias: bias, relu: relu, output: out.baseAddress!,
                                  cache: kernelCache)
                     case .im2col, .automatic:
                         kernel.withUnsafeBufferPointer { w in
                             convolve(g, input: x.baseAddress!, kernel: w.baseAddress!, filters: filters,
-                                     bias: b.baseAddress!, relu: relu, output: out.baseAddress!)
+                                     bias: bias, relu: relu, output: out.baseAddress!)
                         }
                     }
                 }
             }
         }
+    }
+
+    /// `body` with the bias' elements, or `nil` without a bias.
+    @inline(__always)
+    static func withBias<R>(_ bias: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let bias else { return body(nil) }
+        return bias.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// The Winograd convolution `g` (for backward data: the transposed geometry, with
