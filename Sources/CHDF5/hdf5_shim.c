@@ -229,7 +229,15 @@ int rh5_dataset_read_f32(rh5_id dataset, float *values, uint64_t count) {
     char type_name[64];
     int is_f32 = rh5_dataset_element(dataset, type_name, sizeof type_name);
     if (is_f32 < 0) return -1;
-    if (!is_f32) return rh5_refuse(RH5_REFUSED_ELEMENT_TYPE, type_name);
+    if (!is_f32) {
+        /* One exception: a single integer (Keras' Normalization layer keeps its sample `count`
+           as an int64 scalar), which libhdf5 converts to float exactly up to 2^24. */
+        hid_t type = H5Dget_type(dataset);
+        if (type < 0) return -1;
+        int integer = H5Tget_class(type) == H5T_INTEGER;
+        H5Tclose(type);
+        if (!(integer && count == 1)) return rh5_refuse(RH5_REFUSED_ELEMENT_TYPE, type_name);
+    }
     hid_t space = H5Dget_space(dataset);
     if (space < 0) return -1;
     hssize_t n = H5Sget_simple_extent_npoints(space);

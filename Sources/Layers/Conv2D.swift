@@ -16,7 +16,8 @@ public final class Conv2D: Layer {
     public let bias: Parameter!
     public let stride: (height: Int, width: Int)
     public let padding: Padding
-    /// `.linear` or `.relu` (fused into the output pass).
+    /// `.linear`, `.relu` (fused into the output pass), `.sigmoid` or `.swish` (applied after it,
+    /// as EfficientNet's squeeze-and-excitation convolutions take them).
     public let activation: Activation
     /// The Winograd-transformed kernel of the forward pass and of backward data (rotated),
     /// kept while the kernel is not being trained (inference, frozen layers, Grad-CAM).
@@ -28,7 +29,7 @@ public final class Conv2D: Layer {
                 useBias: Bool = true, rng: inout SeededGenerator) throws {
         guard activation != .softmax else {
             throw LayerError.invalidConfiguration(layer: name, setting: "activation softmax",
-                                                  requirement: "is not supported by Conv2D (use linear or relu)")
+                                                  requirement: "is not supported by Conv2D (use linear, relu, sigmoid or swish)")
         }
         for (setting, value) in [("kernel height", kernelSize.0), ("kernel width", kernelSize.1),
                                  ("stride height", stride.0), ("stride width", stride.1),
@@ -82,6 +83,15 @@ public final class Conv2D: Layer {
 
     /// `[batch, h, w, in]` -> `[batch, oh, ow, filters]`
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
+        let output = try convolve(input)
+        switch activation {
+        case .linear, .relu: return output  // ReLU is fused into the output pass
+        default: return activation.apply(output)  // sigmoid, swish: a tensor op after the convolution
+        }
+    }
+
+    /// The convolution with bias, and with the ReLU fused when `activation` is `.relu`.
+    private func convolve(_ input: Tensor) throws -> Tensor {
         let g = try geometry(for: input.shape)
         let w = kernel.tracked, b = bias?.tracked
         // A kernel being trained changes every step: caching its transform would only make the

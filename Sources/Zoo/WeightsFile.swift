@@ -151,13 +151,16 @@ final class WeightsArchive {
     }
 
     /// The shape of a weight dataset, after every check that must pass before it is read:
-    /// float32 elements, a shape within `limits`, chunks within the tensor budget.
+    /// float32 elements (or one integer), a shape within `limits`, chunks within the tensor budget.
     static func weightShape(_ dataset: HDF5Dataset, file: String, limits: TensorLimits) throws -> Shape {
         let element = try dataset.element
-        guard element.isFloat32 else {
+        let dims = try dataset.dims
+        // Besides float32, a single integer (Keras' Normalization `count`, an int64 scalar).
+        let isIntegerScalar = element.name.hasPrefix("int") || element.name.hasPrefix("uint")
+        guard element.isFloat32 || (isIntegerScalar && dims.reduce(UInt64(1), *) == 1) else {
             throw WeightsError.unsupportedDataType(file: file, dataset: dataset.path, type: element.name)
         }
-        switch limits.shape(try dataset.dims) {
+        switch limits.shape(dims) {
         case .success(let shape):
             try dataset.checkStorage(maximumChunkBytes: limits.maximumTensorBytes)
             return shape

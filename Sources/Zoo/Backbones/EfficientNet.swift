@@ -65,11 +65,11 @@ public enum EfficientNet {
         func roundRepeats(_ repeats: Int) -> Int { Int((c.depthCoefficient * Double(repeats)).rounded(.up)) }
 
         var b = BackboneBuilder(inputSize: c.inputSize, momentum: 0.99, epsilon: 1e-3, seed: seed)
-        var x = try b.add(Rescaling(name: "rescaling", scale: 1 / 255), b.input)
-        x = try b.add(try Normalization(name: "normalization", mean: imageNetMean,
+        var x = try b.add(try Rescaling(name: "rescaling", scale: 1 / 255), b.input)
+        x = try b.add(try Normalization(name: "normalization", channels: 3, mean: imageNetMean,
                                         variance: imageNetStddev.map { $0 * $0 }), x)
         if c.imageNetRescaling {
-            x = try b.add(Rescaling(name: "rescaling_1", scales: imageNetStddev.map { 1 / $0.squareRoot() }), x)
+            x = try b.add(try Rescaling(name: "rescaling_1", scale: imageNetStddev.map { 1 / $0.squareRoot() }), x)
         }
         x = try b.zeroPadding("stem_conv_pad", x, b.correctPad(x, kernel: 3))
         x = try b.conv("stem_conv", x, filters: roundFilters(32), kernel: 3, stride: 2, padding: .valid, useBias: false)
