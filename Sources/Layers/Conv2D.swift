@@ -13,7 +13,7 @@ public final class Conv2D: Layer {
     /// `[kernel]`, Keras' variable list). Implicitly unwrapped so that code written for layers
     /// with a bias reads it as before (`conv.bias.value`); check `useBias` (or bind it with
     /// `if let`) where the layer may have none.
-    public let bias: Parameter!
+    public let bias: Parameter?
     public let stride: (height: Int, width: Int)
     public let padding: Padding
     /// `.linear`, `.relu` (fused into the output pass), `.sigmoid` or `.swish` (applied after it,

@@ -18,7 +18,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Model family: vgg19, vgg16, baseline, resnet50, mobilenetv2 or efficientnetb0 (default: what the weights file says, else vgg19).")
     var arch: Architecture?
 
-    @Option(help: "The head: N for Flatten-Dense(N)-Dense, or gap for GlobalAveragePooling2D-Dense (default: the weights file's, else 256 for VGG and gap for the pooled backbones).")
+    @Option(help: "The head: N for Flatten-Dense(N)-Dense, or gap for GlobalAveragePooling2D-Dense (default: the weights file's, else 256 for VGG and gap for the pooled backbones).",
+            transform: ClassifierHead.parseFlag)
     var head: ClassifierHead?
 
     @Option(help: "MobileNetV2's width multiplier (default 1.0).")
@@ -178,6 +179,12 @@ func warn(_ message: String) {
     CommandLineMessages.line(message)
 }
 
-extension ClassifierHead: ExpressibleByArgument {
-    public init?(argument: String) { self.init(argument) }
+extension ClassifierHead {
+    /// `--head`: a unit count >= 1 or `gap`, refused with a sentence that says so.
+    static func parseFlag(_ text: String) throws -> ClassifierHead {
+        guard let head = ClassifierHead(text) else {
+            throw ValidationError("--head must be >= 1, got \(text) (or gap for the pooled head)")
+        }
+        return head
+    }
 }

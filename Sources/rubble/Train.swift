@@ -38,7 +38,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model family: vgg19, vgg16, baseline, resnet50, mobilenetv2 or efficientnetb0.")
     var arch: Architecture = .vgg19
 
-    @Option(name: .customLong("head"), help: "The head: N for Flatten-Dense(N)-Dense(classes) (VGG, baseline; default 256), or gap for GlobalAveragePooling2D-Dense(classes) (default for resnet50, mobilenetv2, efficientnetb0).")
+    @Option(name: .customLong("head"), help: "The head: N for Flatten-Dense(N)-Dense(classes) (VGG, baseline; default 256), or gap for GlobalAveragePooling2D-Dense(classes) (default for resnet50, mobilenetv2, efficientnetb0).",
+            transform: ClassifierHead.parseFlag)
     var headOption: ClassifierHead?
 
     /// `--head`, or the architecture's default.

@@ -75,7 +75,7 @@ final class ConvBatchNormFoldingTests: XCTestCase {
     func testFoldedConvEqualsConvThenBatchNorm() throws {
         for (useBias, seed) in [(false, UInt64(40)), (true, 50)] {
             let conv = try makeConv(6, 8, stride: (1, 1), useBias: useBias, seed: seed)
-            if useBias { conv.bias.value = randomTensor([8], low: -0.5, high: 0.5, seed: seed + 1) }
+            if useBias { conv.bias!.value = randomTensor([8], low: -0.5, high: 0.5, seed: seed + 1) }
             let bn = try BatchNormalization(name: "bn", channels: 8, epsilon: 1.001e-5)
             bn.gamma.value = randomTensor([8], low: 0.2, high: 1.5, seed: seed + 2)
             bn.beta.value = randomTensor([8], low: -0.5, high: 0.5, seed: seed + 3)
@@ -101,8 +101,8 @@ final class ConvBatchNormFoldingTests: XCTestCase {
             for i in stride(from: 0, to: w.count, by: 7) {
                 XCTAssertEqual(fw[i], w[i] * scale[i % 8], accuracy: 1e-6 * abs(w[i] * scale[i % 8]) + 1e-12)
             }
-            let b = useBias ? conv.bias.value.scalars : [Float](repeating: 0, count: 8)
-            assertValues(folded.bias.value, (0..<8).map { b[$0] * scale[$0] + shift[$0] }, tolerance: 1e-6, "folded bias")
+            let b = useBias ? conv.bias!.value.scalars : [Float](repeating: 0, count: 8)
+            assertValues(folded.bias!.value, (0..<8).map { b[$0] * scale[$0] + shift[$0] }, tolerance: 1e-6, "folded bias")
         }
     }
 

@@ -24,7 +24,7 @@ struct ConvCase: CustomStringConvertible {
                           stride: stride, padding: padding, activation: activation, rng: &rng)
         conv.kernel.value = gridTensor(conv.kernel.shape, step: 0.25, limit: 0.5, seed: seed + 1)
         let b = gridTensor([filters], step: 0.0625, limit: 0.25, seed: seed + 2)
-        conv.bias.value = b + 1.0 / 32
+        conv.bias!.value = b + 1.0 / 32
         return conv
     }
 
@@ -68,7 +68,7 @@ final class ConvGradientTests: XCTestCase {
         }
         let inputError = try GradientCheck.maxRelativeError(at: x, epsilon: 1e-2, loss)
         let kernelError = try GradientCheck.maxRelativeError(of: conv.kernel, epsilon: 1e-2) { try loss(x) }
-        let biasError = try GradientCheck.maxRelativeError(of: conv.bias, epsilon: 1e-2) { try loss(x) }
+        let biasError = try GradientCheck.maxRelativeError(of: conv.bias!, epsilon: 1e-2) { try loss(x) }
         assertGradientError(inputError, "\(c) dX", file: file, line: line)
         assertGradientError(kernelError, "\(c) dKernel", file: file, line: line)
         assertGradientError(biasError, "\(c) dBias", file: file, line: line)
@@ -85,12 +85,12 @@ final class ConvGradientTests: XCTestCase {
         var rng = SeededGenerator(seed: 5)
         let conv = try Conv2D(name: "conv", inputChannels: 3, filters: 5, stride: (2, 2), padding: .same,
                           activation: .linear, rng: &rng)
-        conv.bias.value = randomTensor([5], seed: 6)
+        conv.bias!.value = randomTensor([5], seed: 6)
         let x = randomTensor([2, 6, 5, 3], seed: 7)
         let loss = { (input: Tensor) throws -> Tensor in GradientCheck.projected(try conv(input)) }
         assertGradientError(try GradientCheck.maxRelativeError(at: x, epsilon: 1e-2, loss), "dX")
         assertGradientError(try GradientCheck.maxRelativeError(of: conv.kernel) { try loss(x) }, "dKernel")
-        assertGradientError(try GradientCheck.maxRelativeError(of: conv.bias) { try loss(x) }, "dBias")
+        assertGradientError(try GradientCheck.maxRelativeError(of: conv.bias!) { try loss(x) }, "dBias")
     }
 
     func testFusedReLUMatchesLinearConvFollowedByReLU() throws {
@@ -100,7 +100,7 @@ final class ConvGradientTests: XCTestCase {
         var rng = SeededGenerator(seed: 0)
         let linear = try Conv2D(name: "linear", inputChannels: 3, filters: 4, activation: .linear, rng: &rng)
         linear.kernel.value = fused.kernel.value
-        linear.bias.value = fused.bias.value
+        linear.bias!.value = fused.bias!.value
         let x = c.makeInput(seed: 8)
         let p = GradientCheck.projection([2, 6, 6, 4])
 
@@ -113,6 +113,6 @@ final class ConvGradientTests: XCTestCase {
         assertClose(ya, yb, tolerance: 0, "forward")
         assertClose(xa.gradient, xb.gradient, tolerance: 1e-6, "dX")
         assertClose(fused.kernel.gradient, linear.kernel.gradient, tolerance: 1e-6, "dKernel")
-        assertClose(fused.bias.gradient, linear.bias.gradient, tolerance: 1e-6, "dBias")
+        assertClose(fused.bias!.gradient, linear.bias!.gradient, tolerance: 1e-6, "dBias")
     }
 }

@@ -54,18 +54,18 @@ enum ConvReference {
         var rng = SeededGenerator(seed: seed)
         let conv = try Conv2D(name: "conv", inputChannels: c.input[3], filters: c.filters, kernelSize: c.kernel,
                           stride: c.stride, padding: c.padding, activation: c.activation, rng: &rng)
-        conv.bias.value = randomTensor([c.filters], low: -0.5, high: 0.5, seed: seed + 1)
+        conv.bias!.value = randomTensor([c.filters], low: -0.5, high: 0.5, seed: seed + 1)
         return conv
     }
 
     /// Forward and every gradient of `conv` on `x` (projected loss).
     static func forwardAndGradients(_ conv: Conv2D, _ x: Tensor) throws -> [Tensor?] {
         conv.kernel.zeroGradient()
-        conv.bias.zeroGradient()
+        conv.bias!.zeroGradient()
         let input = x.requiringGradient()
         let y = try conv(input)
         GradientCheck.projected(y).backward()
-        return [y, input.gradient, conv.kernel.gradient, conv.bias.gradient]
+        return [y, input.gradient, conv.kernel.gradient, conv.bias!.gradient]
     }
 }
 
@@ -99,7 +99,7 @@ final class ConvReferenceTests: XCTestCase {
             let conv = try ConvReference.randomConv(c, seed: UInt64(300 + i))
             let x = randomTensor(c.input, seed: UInt64(400 + i))
             let y = try conv(x)
-            let reference = ConvReference.directConv(x, conv.kernel.value, conv.bias.value, stride: c.stride, padding: c.padding,
+            let reference = ConvReference.directConv(x, conv.kernel.value, conv.bias!.value, stride: c.stride, padding: c.padding,
                                        relu: c.activation == .relu)
             assertClose(y, reference, tolerance: 1e-5, "\(c)")
         }
@@ -110,7 +110,7 @@ final class ConvReferenceTests: XCTestCase {
         var rng = SeededGenerator(seed: 1)
         let conv = try Conv2D(name: "ones", inputChannels: 1, filters: 1, activation: .linear, rng: &rng)
         conv.kernel.value = Tensor(repeating: 1, shape: [3, 3, 1, 1])
-        conv.bias.value = Tensor([0.5], shape: [1])
+        conv.bias!.value = Tensor([0.5], shape: [1])
         let x = Tensor((1...9).map(Float.init), shape: [1, 3, 3, 1])
         assertValues(try conv(x), [12, 21, 16, 27, 45, 33, 24, 39, 28].map { $0 + 0.5 }, "3x3 ones")
     }
@@ -151,14 +151,14 @@ final class ConvReferenceTests: XCTestCase {
         XCTAssertEqual(y.node?.edges.count, 2, "no edge (and so no dX work) for an input needing no gradient")
         GradientCheck.projected(y).backward()
         XCTAssertNotNil(conv.kernel.gradient)
-        XCTAssertNotNil(conv.bias.gradient)
+        XCTAssertNotNil(conv.bias!.gradient)
 
         // Same gradients as when the input does need one.
         let reference = try ConvReference.forwardAndGradients(conv, x)
-        conv.kernel.zeroGradient(); conv.bias.zeroGradient()
+        conv.kernel.zeroGradient(); conv.bias!.zeroGradient()
         GradientCheck.projected(try conv(x)).backward()
         assertClose(conv.kernel.gradient, reference[2], tolerance: 1e-6, "dKernel without dX")
-        assertClose(conv.bias.gradient, reference[3], tolerance: 1e-6, "dBias without dX")
+        assertClose(conv.bias!.gradient, reference[3], tolerance: 1e-6, "dBias without dX")
     }
 
     func testFrozenKernelGetsNoGradientWhileBiasAndInputDo() throws {
@@ -172,11 +172,11 @@ final class ConvReferenceTests: XCTestCase {
         XCTAssertEqual(y.node?.edges.count, 2, "edges to input and bias, none to the frozen kernel")
         GradientCheck.projected(y).backward()
         XCTAssertNil(conv.kernel.gradient, "frozen kernel")
-        XCTAssertNotNil(conv.bias.gradient)
+        XCTAssertNotNil(conv.bias!.gradient)
         XCTAssertNotNil(input.gradient)
         let loss = { (t: Tensor) throws -> Tensor in GradientCheck.projected(try conv(t)) }
         assertGradientError(try GradientCheck.maxRelativeError(at: x, loss), "dX with frozen kernel")
-        assertGradientError(try GradientCheck.maxRelativeError(of: conv.bias) { try loss(x) }, "dBias with frozen kernel")
+        assertGradientError(try GradientCheck.maxRelativeError(of: conv.bias!) { try loss(x) }, "dBias with frozen kernel")
         XCTAssertNil(conv.kernel.gradient)
 
         // Frozen layer on a constant input: nothing is recorded at all.
@@ -205,7 +205,7 @@ final class ParallelLayerTests: XCTestCase {
                          activation: .relu)
         let conv = try ConvReference.randomConv(c, seed: 700)
         let x = randomTensor(c.input, seed: 701)
-        assertClose(try conv(x), ConvReference.directConv(x, conv.kernel.value, conv.bias.value, stride: (1, 1),
+        assertClose(try conv(x), ConvReference.directConv(x, conv.kernel.value, conv.bias!.value, stride: (1, 1),
                                                       padding: .same, relu: true), tolerance: 1e-5, "forward")
         // Gradients: chunked (many small GEMMs, chunks straddling images) against one chunk.
         let whole = try ConvReference.forwardAndGradients(conv, x)
@@ -218,7 +218,7 @@ final class ParallelLayerTests: XCTestCase {
         let loss = { (t: Tensor) throws -> Tensor in GradientCheck.projected(try grid(t)) }
         assertGradientError(try GradientCheck.maxRelativeError(at: gx, samples: 40, loss), "dX")
         assertGradientError(try GradientCheck.maxRelativeError(of: grid.kernel, samples: 40) { try loss(gx) }, "dKernel")
-        assertGradientError(try GradientCheck.maxRelativeError(of: grid.bias) { try loss(gx) }, "dBias")
+        assertGradientError(try GradientCheck.maxRelativeError(of: grid.bias!) { try loss(gx) }, "dBias")
     }
 
     func testLargerStride2ConvInputGradientMatchesDirectTranspose() throws {

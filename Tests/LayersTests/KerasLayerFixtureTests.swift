@@ -23,14 +23,14 @@ final class KerasLayerFixtureTests: XCTestCase {
                           kernelSize: (kernel.shape[0], kernel.shape[1]), stride: (stride, stride),
                           padding: padding, activation: .linear, rng: &rng)
         conv.kernel.value = kernel
-        conv.bias.value = try Fixtures.tensor("\(prefix)_bias")
+        conv.bias!.value = try Fixtures.tensor("\(prefix)_bias")
         let input = x.requiringGradient()
         let y = try conv(input)
         assertClose(y, try Fixtures.tensor("\(prefix)_y"), "\(prefix) y")
         y.backward(seed: try Fixtures.tensor("\(prefix)_dy"))
         assertClose(input.gradient, try Fixtures.tensor("\(prefix)_dx"), "\(prefix) dx")
         assertClose(conv.kernel.gradient, try Fixtures.tensor("\(prefix)_dkernel"), "\(prefix) dkernel")
-        assertClose(conv.bias.gradient, try Fixtures.tensor("\(prefix)_dbias"), "\(prefix) dbias")
+        assertClose(conv.bias!.gradient, try Fixtures.tensor("\(prefix)_dbias"), "\(prefix) dbias")
     }
 
     func testConvSameStride1MatchesKeras() throws { try checkConv("layer_conv_same_s1", stride: 1, padding: .same) }

@@ -40,7 +40,7 @@ final class SequentialTests: XCTestCase {
                                               "dense_1": true, "predictions": true], "nested \(nested)")
             // Every parameter of a frozen layer is frozen, kernel and bias alike.
             let conv = try XCTUnwrap(try model.layer(named: "block1_conv2") as? Conv2D)
-            XCTAssertFalse(conv.kernel.isTrainable || conv.bias.isTrainable)
+            XCTAssertFalse(conv.kernel.isTrainable || conv.bias!.isTrainable)
 
             XCTAssertEqual(try model.freeze(through: "block2"),
                            ["block1_conv1", "block1_conv2", "block1_pool", "block2_conv1", "block2_pool"])
@@ -67,7 +67,7 @@ final class SequentialTests: XCTestCase {
         }
         let conv = try XCTUnwrap(try model.layer(named: "block2_conv1") as? Conv2D)
         XCTAssertNotNil(conv.kernel.gradient)
-        XCTAssertNotNil(conv.bias.gradient)
+        XCTAssertNotNil(conv.bias!.gradient)
         let head = try XCTUnwrap(try model.layer(named: "predictions") as? Dense)
         XCTAssertNotNil(head.kernel.gradient)
     }

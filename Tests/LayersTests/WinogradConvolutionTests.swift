@@ -169,7 +169,7 @@ final class WinogradConvolutionTests: XCTestCase {
                     assertGradientError(try GradientCheck.maxRelativeError(of: conv.kernel, epsilon: e, samples: 40) {
                         try loss(x)
                     }, "\(a) \(c): dKernel")
-                    assertGradientError(try GradientCheck.maxRelativeError(of: conv.bias, epsilon: e) { try loss(x) },
+                    assertGradientError(try GradientCheck.maxRelativeError(of: conv.bias!, epsilon: e) { try loss(x) },
                                         "\(a) \(c): dBias")
                 }
             }
@@ -186,7 +186,7 @@ final class WinogradConvolutionTests: XCTestCase {
             let conv = try Conv2D(name: prefix, inputChannels: kernel.shape[2], filters: kernel.shape[3],
                               padding: .same, activation: .linear, rng: &rng)
             conv.kernel.value = kernel
-            conv.bias.value = try Fixtures.tensor("\(prefix)_bias")
+            conv.bias!.value = try Fixtures.tensor("\(prefix)_bias")
             let input = x.requiringGradient()
             try withConvolutionAlgorithm(a) {
                 XCTAssertEqual(ConvolutionKernels.algorithm(for: .forward, try conv.geometry(for: x.shape),
@@ -197,7 +197,7 @@ final class WinogradConvolutionTests: XCTestCase {
             }
             assertRelative(input.gradient, try Fixtures.tensor("\(prefix)_dx"), "\(a) dx")
             assertRelative(conv.kernel.gradient, try Fixtures.tensor("\(prefix)_dkernel"), "\(a) dkernel")
-            assertRelative(conv.bias.gradient, try Fixtures.tensor("\(prefix)_dbias"), "\(a) dbias")
+            assertRelative(conv.bias!.gradient, try Fixtures.tensor("\(prefix)_dbias"), "\(a) dbias")
         }
     }
 

@@ -95,7 +95,7 @@ final class WinogradDispatchTests: XCTestCase {
         let conv = try ConvReference.randomConv(c, seed: 3100)
         let x = randomTensor(c.input, seed: 3101)
         let y = try withConvolutionAlgorithm(.winograd4) { try conv(x) }
-        assertClose(y, ConvReference.directConv(x, conv.kernel.value, conv.bias.value, stride: (2, 2), padding: .same,
+        assertClose(y, ConvReference.directConv(x, conv.kernel.value, conv.bias!.value, stride: (2, 2), padding: .same,
                                                 relu: true), "stride 2 falls back to im2col")
     }
 
@@ -104,10 +104,10 @@ final class WinogradDispatchTests: XCTestCase {
     func testKernelCacheFollowsTheKernel() throws {
         var rng = SeededGenerator(seed: 3200)
         let conv = try Conv2D(name: "c", inputChannels: 8, filters: 6, activation: .relu, rng: &rng)
-        conv.bias.value = randomTensor([6], seed: 3201)
+        conv.bias!.value = randomTensor([6], seed: 3201)
         let x = randomTensor([2, 7, 9, 8], seed: 3202)
         func reference() -> Tensor {
-            ConvReference.directConv(x, conv.kernel.value, conv.bias.value, stride: (1, 1), padding: .same, relu: true)
+            ConvReference.directConv(x, conv.kernel.value, conv.bias!.value, stride: (1, 1), padding: .same, relu: true)
         }
         try withConvolutionAlgorithm(.winograd4) {
             XCTAssertTrue(conv.forwardKernelCache.isEmpty)

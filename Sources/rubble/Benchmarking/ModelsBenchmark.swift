@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Layers
+import Tensor
+import Zoo
+
+/// One row of `rubble bench models` (the JSON names are read by other tools: keep them).
+struct ModelBenchmarkRow: Codable, Sendable {
+    var model: String
+    var image_size: Int
+    var batch: Int
+    var images_per_s: Double
+    var ms_per_batch: Double
+}
+
+/// `rubble bench models`: inference of every architecture's base (no top), as `bench vgg`
+/// times VGG.
+struct BenchModels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "Inference throughput of every architecture's base (no top): images/s and ms per batch.",
+        discussion: """
+            Each base as keras.applications builds it without the top (vgg16, vgg19, resnet50, \
+            mobilenetv2 at alpha 1.0, efficientnetb0), random weights, random input in the \
+            architecture's preprocessed range, forward under withoutGradients. Two warm-up passes, \
+            then --runs timed passes (5x as many at batch 1) and the chosen statistic. Default \
+            cases: 224x224 at batch 1 and 32, 150x150 at batch 32.
+            """)
+
+    @Option(parsing: .upToNextOption, help: "Models: vgg16 vgg19 resnet50 mobilenetv2 efficientnetb0.")
+    var models: [String] = ["vgg16", "vgg19", "resnet50", "mobilenetv2", "efficientnetb0"]
+
+    @Option(parsing: .upToNextOption, help: "Cases as size:batch.")
+    var cases: [String] = ["224:1", "224:32", "150:32"]
+
+    @OptionGroup var options: MeasureOptions
+
+    var parsedCases: [(size: Int, batch: Int)] {
+        cases.compactMap { text in
+            let parts = text.split(separator: ":").compactMap { Int($0) }
+            return parts.count == 2 && parts[0] >= 32 && parts[1] >= 1 ? (parts[0], parts[1]) : nil
+        }
+    }
+
+    func validate() throws {
+        let known = Architecture.allCases.filter { $0 != .baseline }.map(\.rawValue)
+        if let bad = models.first(where: { !known.contains($0) }) {
+            throw ValidationError("unknown model \(bad); known: \(known.joined(separator: ", "))")
+        }
+        if parsedCases.count != cases.count { throw ValidationError("cases are size:batch, size >= 32, e.g. 224:32") }
+    }
+
+    func run() throws {
+        if !options.json {
+            print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) threads; \(options.statistic.rawValue) of "
+                  + "\(options.runs) runs (x5 at batch 1)")
+            print("model           size  batch   images/s   ms/batch")
+        }
+        var rows: [ModelBenchmarkRow] = []
+        for name in models {
+            guard let arch = Architecture(rawValue: name) else { continue }
+            for c in parsedCases {
+                let row = try Self.measure(arch, imageSize: c.size, batch: c.batch, runs: options.runs,
+                                           statistic: options.statistic)
+                rows.append(row)
+                if !options.json {
+                    print(NetworkTable.left(row.model, 14)
+                          + String(format: " %5d  %5d  %9.2f  %9.2f", row.image_size, row.batch, row.images_per_s, row.ms_per_batch))
+                    fflush(nil)
+                }
+            }
+        }
+        if options.json { print(String(decoding: try JSONEncoder.pretty.encode(rows), as: UTF8.self)) }
+    }
+
+    static func measure(_ arch: Architecture, imageSize: Int, batch: Int, runs: Int,
+                        statistic: Statistic) throws -> ModelBenchmarkRow {
+        let model = try arch.makeBase(imageSize: imageSize, seed: 1)
+        var rng = SeededGenerator(seed: 2)
+        let (low, high): (Float, Float) = arch == .efficientnetb0 ? (0, 255) : (-1, 1)
+        let x = Tensor.uniform([batch, imageSize, imageSize, 3], low: low, high: high, using: &rng)
+        func pass() throws { _ = try withoutGradients { try model(x, training: false) } }
+        for _ in 0..<2 { try pass() }
+        var samples: [Double] = []
+        for _ in 0..<(batch == 1 ? 5 * runs : runs) {
+            var failure: Error?
+            samples.append(Measurement.seconds { do { try pass() } catch { failure = error } })
+            if let failure { throw failure }
+        }
+        let seconds = statistic.pick(samples)
+        return ModelBenchmarkRow(model: arch.rawValue, image_size: imageSize, batch: batch,
+                                 images_per_s: NetworkBenchmark.round2(Double(batch) / seconds),
+                                 ms_per_batch: NetworkBenchmark.round2(seconds * 1e3))
+    }
+}
