@@ -10,9 +10,7 @@ public final class Conv2D: Layer {
     public let name: String
     public let kernel: Parameter
     /// The bias, `nil` for a layer made with `useBias: false` (whose parameters are then
-    /// `[kernel]`, Keras' variable list). Implicitly unwrapped so that code written for layers
-    /// with a bias reads it as before (`conv.bias.value`); check `useBias` (or bind it with
-    /// `if let`) where the layer may have none.
+    /// `[kernel]`, Keras' variable list).
     public let bias: Parameter?
     public let stride: (height: Int, width: Int)
     public let padding: Padding

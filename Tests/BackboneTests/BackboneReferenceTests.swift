@@ -11,9 +11,14 @@ final class BackboneReferenceTests: XCTestCase {
     func checkInference(_ net: Backbone) throws {
         let model = try net.transfer()
         let x = try net.tensor("x")
+        // Within 1e-5 of the float64 reference (make_float64_references.py); TensorFlow's own
+        // float32 run (the fixture) is up to 7e-6 from it on MobileNetV2, so the two float32
+        // results are held to 2e-5 of each other.
         let probabilities = try withoutGradients { try model(x) }
-        XCTAssertLessThanOrEqual(probabilities.maxAbsDifference(try net.tensor("probs")), 1e-5, "\(net) probabilities")
+        XCTAssertLessThanOrEqual(probabilities.maxAbsDifference(try net.tensor("probs_f64")), 1e-5, "\(net) probabilities")
+        XCTAssertLessThanOrEqual(probabilities.maxAbsDifference(try net.tensor("probs")), 2e-5, "\(net) probabilities")
         let logits = try withoutGradients { try model.logits(x) }
+        XCTAssertLessThanOrEqual(relativeDifference(logits, try net.tensor("logits_f64")), 1e-4, "\(net) logits")
         XCTAssertLessThanOrEqual(relativeDifference(logits, try net.tensor("logits")), 1e-4, "\(net) logits")
 
         let plan = try model.plan()

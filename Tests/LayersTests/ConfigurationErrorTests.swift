@@ -8,7 +8,7 @@ final class ConfigurationErrorTests: XCTestCase {
         var rng = SeededGenerator(seed: 0)
         XCTAssertThrowsError(try Conv2D(name: "c", inputChannels: 3, filters: 4, activation: .softmax, rng: &rng)) {
             XCTAssertEqual($0 as? LayerError, .invalidConfiguration(
-                layer: "c", setting: "activation softmax", requirement: "is not supported by Conv2D (use linear or relu)"))
+                layer: "c", setting: "activation softmax", requirement: "is not supported by Conv2D (use linear, relu, sigmoid or swish)"))
         }
         XCTAssertThrowsError(try Conv2D(name: "c", inputChannels: 3, filters: 0, rng: &rng)) {
             XCTAssertEqual("\($0)", "layer 'c': filters 0 must be >= 1")
