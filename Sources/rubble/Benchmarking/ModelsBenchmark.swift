@@ -33,6 +33,9 @@ struct BenchModels: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Cases as size:batch.")
     var cases: [String] = ["224:1", "224:32", "150:32"]
 
+    @Flag(help: "Also print where the time goes: milliseconds per batch by Keras layer class (one extra pass per case).")
+    var layers = false
+
     @OptionGroup var options: MeasureOptions
 
     var parsedCases: [(size: Int, batch: Int)] {
@@ -66,11 +69,41 @@ struct BenchModels: ParsableCommand {
                 if !options.json {
                     print(NetworkTable.left(row.model, 14)
                           + String(format: " %5d  %5d  %9.2f  %9.2f", row.image_size, row.batch, row.images_per_s, row.ms_per_batch))
+                    if layers {
+                        for (kind, ms) in try Self.timeByLayerClass(arch, imageSize: c.size, batch: c.batch) {
+                            print("    " + NetworkTable.left(kind, 24) + String(format: "%9.2f ms", ms))
+                        }
+                    }
                     fflush(nil)
                 }
             }
         }
         if options.json { print(String(decoding: try JSONEncoder.pretty.encode(rows), as: UTF8.self)) }
+    }
+
+    /// One pass step by step through the model's plan, timing each step: milliseconds per
+    /// Keras layer class, largest first.
+    static func timeByLayerClass(_ arch: Architecture, imageSize: Int, batch: Int) throws -> [(String, Double)] {
+        let model = try arch.makeBase(imageSize: imageSize, seed: 1)
+        let plan = try ExecutionPlan(model)
+        var rng = SeededGenerator(seed: 2)
+        let x = Tensor.uniform([batch, imageSize, imageSize, 3], low: -1, high: 1, using: &rng)
+        var totals: [String: Double] = [:]
+        try withoutGradients {
+            for _ in 0..<2 {  // the first pass warms the kernel caches; the second is timed
+                totals = [:]
+                var state = plan.start(x)
+                for index in plan.steps.indices {
+                    var failure: Error?
+                    let seconds = Measurement.seconds {
+                        do { state = try plan.advance(state, through: index, training: false) } catch { failure = error }
+                    }
+                    if let failure { throw failure }
+                    totals[plan.steps[index].layer.kerasClassName, default: 0] += seconds * 1e3
+                }
+            }
+        }
+        return totals.sorted { $0.value > $1.value }
     }
 
     static func measure(_ arch: Architecture, imageSize: Int, batch: Int, runs: Int,
