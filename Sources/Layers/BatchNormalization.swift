@@ -40,7 +40,7 @@ import Tensor
 ///
 /// Forward and backward are fused per-channel kernels over raw pointers, parallel over rows,
 /// with statistics accumulated in Double (per-part partial sums merged in a fixed order).
-public final class BatchNormalization: ShapePreservingLayer {
+public final class BatchNormalization: ChannelwiseLayer {
     public let name: String
     public let gamma: Parameter
     public let beta: Parameter
@@ -77,6 +77,8 @@ public final class BatchNormalization: ShapePreservingLayer {
 
     public var channels: Int { gamma.shape[0] }
     public var parameters: [Parameter] { [gamma, beta, movingMean, movingVariance] }
+    public var requiredChannels: Int? { channels }
+    public var minimumRank: Int { 2 }
     public var kerasClassName: String { "BatchNormalization" }
 
     /// Whether a call with this `training` flag normalises with the batch's statistics (and
@@ -107,22 +109,10 @@ public final class BatchNormalization: ShapePreservingLayer {
         return (scale, shift)
     }
 
-    public func outputShape(for inputs: [Shape]) throws -> Shape {
-        guard inputs.count == 1 else {
-            throw LayerError.wrongInputCount(layer: name, expected: "1", got: inputs.count)
-        }
-        try check(inputs[0])
-        return inputs[0]
-    }
 
-    private func check(_ shape: Shape) throws {
-        guard shape.rank >= 2, shape[shape.rank - 1] == channels else {
-            throw LayerError.shapeMismatch(layer: name, expected: "[batch, ..., \(channels)]", got: shape)
-        }
-    }
 
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        try check(input.shape)
+        try checkChannels(input.shape)
         let c = channels, rows = input.count / c
         let g = gamma.tracked, b = beta.tracked
         let gammaValues = g.scalars, betaValues = b.scalars

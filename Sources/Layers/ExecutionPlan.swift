@@ -165,3 +165,21 @@ public protocol SoftmaxOutputLayer: Layer {
     /// The pre-softmax output for `input`.
     func logits(_ input: Tensor, training: Bool) throws -> Tensor
 }
+
+/// The plan of a container, compiled on first use and kept while its leaf layers stay the
+/// same (checked on every use, so a layer appended to a nested `Sequential` is seen too).
+final class PlanCache {
+    private var plan: ExecutionPlan?
+    private var leaves: [ObjectIdentifier] = []
+
+    func plan(for model: any Layer) throws -> ExecutionPlan {
+        let current = model.flattenedLayers.map { ObjectIdentifier($0) }
+        if let plan, current == leaves { return plan }
+        let compiled = try ExecutionPlan(model)
+        plan = compiled
+        leaves = current
+        return compiled
+    }
+
+    func invalidate() { plan = nil }
+}

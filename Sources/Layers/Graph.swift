@@ -25,7 +25,7 @@ public final class Graph: LayerContainer {
     public let nodes: [Node]
     /// The node whose output is the graph's output.
     public let outputName: String
-    private var compiledPlan: ExecutionPlan?
+    private let planCache = PlanCache()
 
     /// Throws `LayerError.unknownInput` when a node reads a name that is neither the input nor
     /// an earlier node, `duplicateLayerName` for a repeated name (at any depth) and
@@ -64,12 +64,7 @@ public final class Graph: LayerContainer {
     public var isDeterministic: Bool { nodes.allSatisfy { $0.layer.isDeterministic } }
 
     /// The plan for this graph alone (built once).
-    public func plan() throws -> ExecutionPlan {
-        if let compiledPlan { return compiledPlan }
-        let plan = try ExecutionPlan(self)
-        compiledPlan = plan
-        return plan
-    }
+    public func plan() throws -> ExecutionPlan { try planCache.plan(for: self) }
 
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         try plan().forward(input, training: training)

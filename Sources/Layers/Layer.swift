@@ -93,3 +93,36 @@ extension ShapePreservingLayer {
         return inputs[0]
     }
 }
+
+/// A shape-preserving layer with per-channel values (BatchNormalization, Normalization, a
+/// per-channel Rescaling): its input's last axis must have `requiredChannels` entries.
+public protocol ChannelwiseLayer: ShapePreservingLayer {
+    /// The channel count the layer's values need; `nil` when any count works.
+    var requiredChannels: Int? { get }
+    /// The smallest input rank (2 where a batch axis is needed besides the channels).
+    var minimumRank: Int { get }
+}
+
+extension ChannelwiseLayer {
+    public var minimumRank: Int { 1 }
+
+    public func outputShape(for inputs: [Shape]) throws -> Shape {
+        guard inputs.count == 1 else {
+            throw LayerError.wrongInputCount(layer: name, expected: "1", got: inputs.count)
+        }
+        try checkChannels(inputs[0])
+        return inputs[0]
+    }
+
+    /// Throws `shapeMismatch` unless `shape` ends in `requiredChannels`.
+    func checkChannels(_ shape: Shape) throws {
+        let batch = minimumRank >= 2 ? "batch, " : ""
+        guard shape.rank >= minimumRank else {
+            throw LayerError.shapeMismatch(layer: name, expected: "[\(batch)..., \(requiredChannels.map(String.init) ?? "channels")]", got: shape)
+        }
+        guard let channels = requiredChannels else { return }
+        guard shape.rank >= 1, shape[shape.rank - 1] == channels else {
+            throw LayerError.shapeMismatch(layer: name, expected: "[\(batch)..., \(channels)]", got: shape)
+        }
+    }
+}

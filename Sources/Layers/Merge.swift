@@ -1,12 +1,23 @@
 import Tensor
 
-/// Keras' `Add`: the elementwise sum of two or more inputs of the same shape (a residual
-/// connection).
-public final class Add: Layer {
-    public let name: String
-    public init(name: String) { self.name = name }
+/// A layer of two or more inputs (`Add`, `Multiply`, `Concatenate`): it runs through
+/// `forward(_:training:)`; a single-input call is refused.
+public protocol MergeLayer: Layer {}
+
+extension MergeLayer {
     public var parameters: [Parameter] { [] }
     public var inputArity: Int? { nil }
+
+    public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
+        throw LayerError.wrongInputCount(layer: name, expected: ">= 2", got: 1)
+    }
+}
+
+/// Keras' `Add`: the elementwise sum of two or more inputs of the same shape (a residual
+/// connection).
+public final class Add: MergeLayer {
+    public let name: String
+    public init(name: String) { self.name = name }
 
     public func outputShape(for inputs: [Shape]) throws -> Shape {
         try MergeShapes.broadcast(inputs, layer: name)
@@ -16,20 +27,13 @@ public final class Add: Layer {
         _ = try outputShape(for: inputs.map(\.shape))
         return inputs.dropFirst().reduce(inputs[0]) { $0 + $1 }
     }
-
-    /// A single input cannot be added: use `forward` with two or more.
-    public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        throw LayerError.wrongInputCount(layer: name, expected: ">= 2", got: 1)
-    }
 }
 
 /// Keras' `Multiply`: the elementwise product of two or more inputs, broadcasting as NumPy
 /// does (squeeze-and-excitation multiplies `[batch, h, w, c]` by `[batch, 1, 1, c]`).
-public final class Multiply: Layer {
+public final class Multiply: MergeLayer {
     public let name: String
     public init(name: String) { self.name = name }
-    public var parameters: [Parameter] { [] }
-    public var inputArity: Int? { nil }
 
     public func outputShape(for inputs: [Shape]) throws -> Shape {
         try MergeShapes.broadcast(inputs, layer: name)
@@ -42,18 +46,12 @@ public final class Multiply: Layer {
         if let full = ordered.firstIndex(where: { $0.shape == shape }), full != 0 { ordered.swapAt(0, full) }
         return ordered.dropFirst().reduce(ordered[0]) { $0 * $1 }
     }
-
-    public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        throw LayerError.wrongInputCount(layer: name, expected: ">= 2", got: 1)
-    }
 }
 
 /// Keras' `Concatenate` along the last axis (channels): inputs must agree on every other axis.
-public final class Concatenate: Layer {
+public final class Concatenate: MergeLayer {
     public let name: String
     public init(name: String) { self.name = name }
-    public var parameters: [Parameter] { [] }
-    public var inputArity: Int? { nil }
 
     public func outputShape(for inputs: [Shape]) throws -> Shape {
         guard inputs.count >= 2 else { throw LayerError.wrongInputCount(layer: name, expected: ">= 2", got: inputs.count) }
@@ -99,10 +97,6 @@ public final class Concatenate: Layer {
             offset += width
         }
         return output.recordingGradient(from: pullbacks)
-    }
-
-    public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        throw LayerError.wrongInputCount(layer: name, expected: ">= 2", got: 1)
     }
 }
 

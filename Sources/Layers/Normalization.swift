@@ -10,7 +10,7 @@ import Tensor
 /// `mean` and `variance` (shape `[channels]`, initialised to 0 and 1) and `count` (a scalar, the
 /// number of samples `adapt` saw; int64 in Keras, kept as a float here). All three are state:
 /// set by `adapt` or a weights file, never trained. Gradients flow to the input only.
-public final class Normalization: ShapePreservingLayer {
+public final class Normalization: ChannelwiseLayer {
     public let name: String
     public let mean: Parameter
     public let variance: Parameter
@@ -48,21 +48,10 @@ public final class Normalization: ShapePreservingLayer {
 
     public var channels: Int { mean.shape[0] }
     public var parameters: [Parameter] { [mean, variance, count] }
+    public var requiredChannels: Int? { channels }
     public var kerasClassName: String { "Normalization" }
 
-    public func outputShape(for inputs: [Shape]) throws -> Shape {
-        guard inputs.count == 1 else {
-            throw LayerError.wrongInputCount(layer: name, expected: "1", got: inputs.count)
-        }
-        try check(inputs[0])
-        return inputs[0]
-    }
 
-    private func check(_ shape: Shape) throws {
-        guard shape.rank >= 1, shape[shape.rank - 1] == channels else {
-            throw LayerError.shapeMismatch(layer: name, expected: "[..., \(channels)]", got: shape)
-        }
-    }
 
     /// `1 / max(sqrt(variance), 1e-7)` per channel, from the current state.
     public var inverseStandardDeviation: [Float] {
@@ -70,7 +59,7 @@ public final class Normalization: ShapePreservingLayer {
     }
 
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        try check(input.shape)
+        try checkChannels(input.shape)
         let c = channels, scale = inverseStandardDeviation
         let output = ChannelKernels.affine(input, channels: c, center: mean.value.scalars, scale: scale, shift: nil)
         return output.recordingGradient(from: input) { dy in

@@ -3,7 +3,7 @@ import Tensor
 /// Keras' `Rescaling`: `y = x * scale + offset`, no weights. `scale` and `offset` are one value
 /// each or one per channel (last axis), as Keras broadcasts them (EfficientNet's `rescaling` is
 /// `1/255`; with ImageNet weights it adds a per-channel `Rescaling(1 / sqrt(stddev))`).
-public final class Rescaling: ShapePreservingLayer {
+public final class Rescaling: ChannelwiseLayer {
     public let name: String
     /// One value, or one per channel.
     public let scale: [Float]
@@ -40,25 +40,12 @@ public final class Rescaling: ShapePreservingLayer {
     public var kerasClassName: String { "Rescaling" }
 
     /// The channel count the per-channel values need (`nil`: any).
-    var requiredChannels: Int? { max(scale.count, offset.count) > 1 ? max(scale.count, offset.count) : nil }
+    public var requiredChannels: Int? { max(scale.count, offset.count) > 1 ? max(scale.count, offset.count) : nil }
 
-    public func outputShape(for inputs: [Shape]) throws -> Shape {
-        guard inputs.count == 1 else {
-            throw LayerError.wrongInputCount(layer: name, expected: "1", got: inputs.count)
-        }
-        try check(inputs[0])
-        return inputs[0]
-    }
 
-    private func check(_ shape: Shape) throws {
-        guard let channels = requiredChannels else { return }
-        guard shape.rank >= 1, shape[shape.rank - 1] == channels else {
-            throw LayerError.shapeMismatch(layer: name, expected: "[..., \(channels)]", got: shape)
-        }
-    }
 
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        try check(input.shape)
+        try checkChannels(input.shape)
         // Scalars are applied as one channel over every element.
         let channels = requiredChannels ?? 1
         func perChannel(_ values: [Float]) -> [Float] {

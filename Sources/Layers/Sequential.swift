@@ -4,9 +4,9 @@ import Tensor
 public final class Sequential: LayerContainer {
     public let name: String
     public private(set) var layers: [any Layer] {
-        didSet { compiledPlan = nil }
+        didSet { planCache.invalidate() }
     }
-    private var compiledPlan: ExecutionPlan?
+    private let planCache = PlanCache()
 
     /// Throws `LayerError.duplicateLayerName` when two layers (at any depth) share a name:
     /// weights files, freezing and Grad-CAM find layers by name.
@@ -35,12 +35,7 @@ public final class Sequential: LayerContainer {
     public var isDeterministic: Bool { layers.allSatisfy { $0.isDeterministic } }
 
     /// The plan this model runs through (built once, rebuilt after `append`).
-    public func plan() throws -> ExecutionPlan {
-        if let compiledPlan { return compiledPlan }
-        let plan = try ExecutionPlan(self)
-        compiledPlan = plan
-        return plan
-    }
+    public func plan() throws -> ExecutionPlan { try planCache.plan(for: self) }
 
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         try plan().forward(input, training: training)

@@ -189,18 +189,13 @@ struct BenchVGG: ParsableCommand {
 
     @OptionGroup var options: MeasureOptions
 
-    var parsedCases: [(size: Int, batch: Int)] {
-        cases.compactMap { text in
-            let parts = text.split(separator: ":").compactMap { Int($0) }
-            return parts.count == 2 && parts[0] >= 32 && parts[1] >= 1 ? (parts[0], parts[1]) : nil
-        }
-    }
+    var parsedCases: [(size: Int, batch: Int)] { Measurement.networkCases(cases) ?? [] }
 
     func validate() throws {
         if let bad = models.first(where: { VGGConfiguration.Depth(rawValue: $0) == nil }) {
             throw ValidationError("unknown model \(bad); known: vgg16, vgg19")
         }
-        if parsedCases.count != cases.count { throw ValidationError("cases are size:batch, size >= 32, e.g. 150:32") }
+        if Measurement.networkCases(cases) == nil { throw ValidationError("cases are size:batch, size >= 32, e.g. 150:32") }
         if ConvolutionAlgorithm(rawValue: algorithm) == nil { throw ValidationError("unknown algorithm \(algorithm)") }
     }
 

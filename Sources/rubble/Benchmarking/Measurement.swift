@@ -29,6 +29,28 @@ enum Measurement {
         return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
     }
 
+    /// A whole-network pass timed as `bench vgg` and `bench models` time it: two warm-up calls,
+    /// then `runs` timed calls (5x as many at batch 1), and `statistic` of them in seconds.
+    static func networkPass(batch: Int, runs: Int, statistic: Statistic, _ pass: () throws -> Void) throws -> Double {
+        for _ in 0..<2 { try pass() }
+        var samples: [Double] = []
+        for _ in 0..<(batch == 1 ? 5 * runs : runs) {
+            var failure: Error?
+            samples.append(seconds { do { try pass() } catch { failure = error } })
+            if let failure { throw failure }
+        }
+        return statistic.pick(samples)
+    }
+
+    /// `size:batch` cases (`150:32`), each size >= 32 and batch >= 1; `nil` if any is not.
+    static func networkCases(_ texts: [String]) -> [(size: Int, batch: Int)]? {
+        let cases = texts.compactMap { text -> (size: Int, batch: Int)? in
+            let parts = text.split(separator: ":").compactMap { Int($0) }
+            return parts.count == 2 && parts[0] >= 32 && parts[1] >= 1 ? (parts[0], parts[1]) : nil
+        }
+        return cases.count == texts.count ? cases : nil
+    }
+
     /// Times several bodies interleaved, so drift on a shared machine hits them alike: one
     /// warm-up call each, then `runs` rounds, each taking one sample of every body. A sample
     /// is the mean seconds per call over enough back-to-back calls to last `minimumSample`.

@@ -38,19 +38,14 @@ struct BenchModels: ParsableCommand {
 
     @OptionGroup var options: MeasureOptions
 
-    var parsedCases: [(size: Int, batch: Int)] {
-        cases.compactMap { text in
-            let parts = text.split(separator: ":").compactMap { Int($0) }
-            return parts.count == 2 && parts[0] >= 32 && parts[1] >= 1 ? (parts[0], parts[1]) : nil
-        }
-    }
+    var parsedCases: [(size: Int, batch: Int)] { Measurement.networkCases(cases) ?? [] }
 
     func validate() throws {
         let known = Architecture.allCases.filter { $0 != .baseline }.map(\.rawValue)
         if let bad = models.first(where: { !known.contains($0) }) {
             throw ValidationError("unknown model \(bad); known: \(known.joined(separator: ", "))")
         }
-        if parsedCases.count != cases.count { throw ValidationError("cases are size:batch, size >= 32, e.g. 224:32") }
+        if Measurement.networkCases(cases) == nil { throw ValidationError("cases are size:batch, size >= 32, e.g. 224:32") }
     }
 
     func run() throws {
@@ -112,15 +107,9 @@ struct BenchModels: ParsableCommand {
         var rng = SeededGenerator(seed: 2)
         let (low, high): (Float, Float) = arch == .efficientnetb0 ? (0, 255) : (-1, 1)
         let x = Tensor.uniform([batch, imageSize, imageSize, 3], low: low, high: high, using: &rng)
-        func pass() throws { _ = try withoutGradients { try model(x, training: false) } }
-        for _ in 0..<2 { try pass() }
-        var samples: [Double] = []
-        for _ in 0..<(batch == 1 ? 5 * runs : runs) {
-            var failure: Error?
-            samples.append(Measurement.seconds { do { try pass() } catch { failure = error } })
-            if let failure { throw failure }
+        let seconds = try Measurement.networkPass(batch: batch, runs: runs, statistic: statistic) {
+            _ = try withoutGradients { try model(x, training: false) }
         }
-        let seconds = statistic.pick(samples)
         return ModelBenchmarkRow(model: arch.rawValue, image_size: imageSize, batch: batch,
                                  images_per_s: NetworkBenchmark.round2(Double(batch) / seconds),
                                  ms_per_batch: NetworkBenchmark.round2(seconds * 1e3))

@@ -39,15 +39,9 @@ enum NetworkBenchmark {
         var rng = SeededGenerator(seed: 1)
         let model = try VGG.make(VGGConfiguration(depth: depth, inputSize: imageSize), rng: &rng)
         let x = Tensor.uniform([batch, imageSize, imageSize, 3], low: 0, high: 1, using: &rng)
-        func pass() throws { _ = try withoutGradients { try model(x, training: false) } }
-        for _ in 0..<2 { try pass() }
-        var samples: [Double] = []
-        for _ in 0..<(batch == 1 ? 5 * runs : runs) {
-            var failure: Error?
-            samples.append(Measurement.seconds { do { try pass() } catch { failure = error } })
-            if let failure { throw failure }
+        let seconds = try Measurement.networkPass(batch: batch, runs: runs, statistic: statistic) {
+            _ = try withoutGradients { try model(x, training: false) }
         }
-        let seconds = statistic.pick(samples)
         let flops = try NetworkFLOPs.convolutions(model, input: [imageSize, imageSize, 3]) * Double(batch)
         return VGGBenchmarkRow(model: depth.rawValue, image_size: imageSize, batch: batch,
                                images_per_s: round2(Double(batch) / seconds), ms_per_batch: round2(seconds * 1e3),
