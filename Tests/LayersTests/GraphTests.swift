@@ -187,3 +187,16 @@ final class GraphTests: XCTestCase {
         XCTAssertTrue(summary.description.contains("add (Add)"))
     }
 }
+
+/// A model's cached plan follows changes to the containers inside it.
+final class PlanCacheTests: XCTestCase {
+    func testAppendingToANestedSequentialIsSeenByTheOuterModel() throws {
+        let inner = try Sequential(name: "inner", [ActivationLayer(name: "a", .relu)])
+        let outer = try Sequential(name: "outer", [inner])
+        let x = Tensor([-1, 2], shape: [1, 2])
+        XCTAssertEqual(try outer(x).scalars, [0, 2])
+        try inner.append(Rescaling(name: "double", scale: 2))
+        XCTAssertEqual(try outer(x).scalars, [0, 4], "the new layer runs")
+        XCTAssertEqual(try outer.plan().steps.count, 2)
+    }
+}
