@@ -2,6 +2,7 @@
 // training, evaluating and explaining a classifier. Each module can still be imported alone.
 @_exported import AtomicFiles
 @_exported import GradCAM
+@_exported import KerasFiles
 @_exported import Layers
 @_exported import Screening
 @_exported import Tensor

@@ -1,7 +1,7 @@
 import Foundation
 import Layers
 import Tensor
-import Zoo
+import KerasFiles
 
 /// Trains a classifier the way Keras' `fit` does, with checkpoints that resume exactly and a
 /// cache of the frozen prefix's output.

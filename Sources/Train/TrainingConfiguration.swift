@@ -1,6 +1,6 @@
 import Foundation
 import Tensor
-import Zoo
+import KerasFiles
 
 /// How `Trainer.fit` runs: epochs, batching, class weights, caching, outputs.
 ///

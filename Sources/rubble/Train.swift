@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KerasFiles
 import Layers
 import Tensor
 import Train
@@ -237,7 +238,7 @@ struct TrainCommand: ParsableCommand {
 
         // Model.
         let backbone = BackboneOptions(alpha: alpha,
-                                       imageNetRescaling: try weights.map { try BackboneOptions.imageNetRescaling(in: URL(fileURLWithPath: $0)) } ?? false)
+                                       imageNetRescaling: try weights.map { try KerasWeights.hasImageNetRescaling(URL(fileURLWithPath: $0)) } ?? false)
         let model = try arch.makeClassifier(imageSize: imageSize, head: head, classes: classNames.count,
                                             dropoutRate: dropout, freezeThrough: nil, backbone: backbone, seed: seed)
         let freeze = freezeThrough ?? arch.defaultFreezeThrough ?? "none"

@@ -3,7 +3,8 @@ import Layers
 import Tensor
 import TestSupport
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// The reference fixtures' mini VGG (block widths 8,16,16,32,32, 64x64 input) and helpers.
 enum Mini {
