@@ -16,18 +16,20 @@ let package = Package(
         .library(name: "AtomicFiles", targets: ["AtomicFiles"]),
         .library(name: "KernelBench", targets: ["KernelBench"]),
         .library(name: "Screening", targets: ["Screening"]),
+        .library(name: "Demo", targets: ["Demo"]),
         .executable(name: "rubble", targets: ["rubble"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "GradCAM", "Screening", "AtomicFiles"]),
+        .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "GradCAM", "Screening", "Demo", "AtomicFiles"]),
         // OpenBLAS, loaded with dlopen after the core type is chosen (ARCHITECTURE.md §4).
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "Layers", dependencies: ["Tensor"]),
-        .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Zoo", "KerasFiles", "AtomicFiles"]),
+        // Trains and evaluates; writes weights files only through the caller's `saveWeights`.
+        .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "AtomicFiles"]),
         // Writes files under a temporary name and renames them, so a crash never leaves half a file.
         .target(name: "AtomicFiles"),
         // libhdf5 (serial), libjpeg-turbo and libpng: small C shims (setjmp error handling, macros).
@@ -43,19 +45,22 @@ let package = Package(
         // Screening a stream of photos: perceptual-hash de-duplication, filters, classification,
         // explanation and the human-verification report.
         .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Train", "GradCAM", "AtomicFiles"]),
+        // `rubble demo`: synthetic scenes, the baseline CNN trained, evaluated and saved as Keras files.
+        .target(name: "Demo", dependencies: ["Tensor", "Layers", "Vision", "Train", "Zoo", "KerasFiles"]),
         // The conv and sgemm cases timed by `rubble bench` and by the `Benchmarks/` suites.
         .target(name: "KernelBench", dependencies: ["Tensor", "Layers"]),
         .executableTarget(
             name: "rubble",
             dependencies: [
                 "Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "GradCAM", "KernelBench", "AtomicFiles",
-                "Screening", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Screening", "Demo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fixture loading (.npy) and finite-difference checking shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Tensor", "Layers", "TestSupport"]),
         .testTarget(name: "TrainTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "AtomicFiles", "TestSupport"]),
+        .testTarget(name: "DemoTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Demo", "TestSupport"]),
         .testTarget(name: "ZooTests", dependencies: ["Tensor", "Layers", "Zoo", "TestSupport"]),
         .testTarget(name: "KerasFilesTests", dependencies: ["Tensor", "Layers", "Zoo", "KerasFiles", "CHDF5", "TestSupport"]),
         .testTarget(name: "VisionTests", dependencies: ["Tensor", "Vision", "TestSupport"]),

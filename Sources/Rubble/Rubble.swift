@@ -1,6 +1,7 @@
 // The umbrella module: `import Rubble` brings in every library module, for the common case of
 // training, evaluating and explaining a classifier. Each module can still be imported alone.
 @_exported import AtomicFiles
+@_exported import Demo
 @_exported import GradCAM
 @_exported import KerasFiles
 @_exported import Layers

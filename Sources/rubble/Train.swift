@@ -278,9 +278,9 @@ struct TrainCommand: ParsableCommand {
             featureCache: !noCache, cacheMemoryBudget: cacheMb << 20, monitor: Monitor(monitor),
             earlyStoppingPatience: earlyStopping, outputDirectory: runDirectory, progress: .automatic,
             inputShape: [imageSize, imageSize, 3],
-            modelMetadata: ModelMetadata(architecture: arch.rawValue, head: head.description,
-                                         preprocessing: preprocess.rawValue, resize: resize.rawValue,
-                                         positiveClass: classNames[positiveIndex]))
+            saveWeights: KerasWeights.saver(metadata: ModelMetadata(
+                architecture: arch.rawValue, head: head.description, preprocessing: preprocess.rawValue,
+                resize: resize.rawValue, positiveClass: classNames[positiveIndex])))
         let trainer = Trainer(model: model, optimizer: optimizer, configuration: configuration)
         if resume {
             try trainer.restoreCheckpoint(from: checkpointDirectory)
