@@ -3,8 +3,10 @@
 @_exported import AtomicFiles
 @_exported import Demo
 @_exported import GradCAM
+@_exported import Inference
 @_exported import KerasFiles
 @_exported import Layers
+@_exported import Markup
 @_exported import Screening
 @_exported import Tensor
 @_exported import Train

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import TestSupport
 @testable import Demo
 import Train
