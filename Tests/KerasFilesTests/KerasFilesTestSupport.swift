@@ -53,7 +53,7 @@ func assertIdentical(_ a: [String: Tensor], _ b: [String: Tensor], _ what: Strin
 /// A fresh temporary directory, removed when the test ends.
 func temporaryDirectory(_ test: XCTestCase) throws -> URL {
     let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("rubble-zoo-\(UUID().uuidString)", isDirectory: true)
+        .appendingPathComponent("rubble-kerasfiles-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
     return url
