@@ -10,55 +10,74 @@ let package = Package(
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Train", targets: ["Train"]),
         .library(name: "Zoo", targets: ["Zoo"]),
+        .library(name: "KerasFiles", targets: ["KerasFiles"]),
         .library(name: "Vision", targets: ["Vision"]),
+        .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Markup", targets: ["Markup"]),
         .library(name: "GradCAM", targets: ["GradCAM"]),
         .library(name: "AtomicFiles", targets: ["AtomicFiles"]),
         .library(name: "KernelBench", targets: ["KernelBench"]),
         .library(name: "Screening", targets: ["Screening"]),
+        .library(name: "Demo", targets: ["Demo"]),
         .executable(name: "rubble", targets: ["rubble"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "Vision", "GradCAM", "Screening", "AtomicFiles"]),
+        .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "Markup", "GradCAM",
+                                           "Screening", "Demo", "AtomicFiles"]),
         // OpenBLAS, loaded with dlopen after the core type is chosen (ARCHITECTURE.md §4).
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "Layers", dependencies: ["Tensor"]),
-        .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Zoo", "AtomicFiles"]),
+        // Trains and evaluates; writes weights files only through the caller's `saveWeights`.
+        .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "AtomicFiles"]),
         // Writes files under a temporary name and renames them, so a crash never leaves half a file.
         .target(name: "AtomicFiles"),
         // libhdf5 (serial), libjpeg-turbo and libpng: small C shims (setjmp error handling, macros).
         .target(name: "CHDF5", linkerSettings: [.linkedLibrary("hdf5_serial")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
-        .target(name: "Zoo", dependencies: ["Tensor", "Layers", "CHDF5", "AtomicFiles"]),
+        // Model architectures with Keras' layer names (VGG, ResNet50, MobileNetV2, EfficientNet, ...).
+        .target(name: "Zoo", dependencies: ["Tensor", "Layers"]),
+        // Keras weights files (HDF5: every layout of ARCHITECTURE.md §5) in and out, and their metadata.
+        .target(name: "KerasFiles", dependencies: ["Tensor", "Layers", "CHDF5", "AtomicFiles"]),
         .target(name: "Vision", dependencies: ["Tensor", "CJPEG", "CPNG", "AtomicFiles"]),
+        // Photos to class probabilities: ImagePipeline (decode, resize, preprocess), ImagePredictor.
+        .target(name: "Inference", dependencies: ["Tensor", "Layers", "Vision"]),
+        // The one text escaper of the SVG plots (Train) and the HTML report (Screening).
+        .target(name: "Markup"),
         .target(name: "GradCAM", dependencies: ["Tensor", "Layers", "Vision", "AtomicFiles"]),
         // Screening a stream of photos: perceptual-hash de-duplication, filters, classification,
         // explanation and the human-verification report.
-        .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Train", "GradCAM", "AtomicFiles"]),
+        .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "GradCAM", "AtomicFiles"]),
+        // `rubble demo`: synthetic scenes, the baseline CNN trained, evaluated and saved as Keras files.
+        .target(name: "Demo", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Train", "Zoo", "KerasFiles"]),
         // The conv and sgemm cases timed by `rubble bench` and by the `Benchmarks/` suites.
         .target(name: "KernelBench", dependencies: ["Tensor", "Layers"]),
         .executableTarget(
             name: "rubble",
             dependencies: [
-                "Tensor", "Layers", "Train", "Zoo", "Vision", "GradCAM", "KernelBench", "AtomicFiles", "Screening",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "GradCAM", "KernelBench",
+                "AtomicFiles", "Screening", "Demo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fixture loading (.npy) and finite-difference checking shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Tensor", "Layers", "TestSupport"]),
-        .testTarget(name: "TrainTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "Vision", "AtomicFiles", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "AtomicFiles", "TestSupport"]),
+        .testTarget(name: "DemoTests", dependencies: ["Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "Demo", "TestSupport"]),
         .testTarget(name: "ZooTests", dependencies: ["Tensor", "Layers", "Zoo", "TestSupport"]),
+        .testTarget(name: "KerasFilesTests", dependencies: ["Tensor", "Layers", "Zoo", "KerasFiles", "CHDF5", "TestSupport"]),
         .testTarget(name: "VisionTests", dependencies: ["Tensor", "Vision", "TestSupport"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Tensor", "Layers", "Vision", "Inference"]),
+        .testTarget(name: "MarkupTests", dependencies: ["Markup"]),
         // Runs the built `rubble` tool as a user would.
-        .testTarget(name: "CLITests", dependencies: ["rubble", "Tensor", "Layers", "Train", "Zoo", "Vision", "TestSupport"]),
-        .testTarget(name: "ScreeningTests", dependencies: ["Tensor", "Layers", "Vision", "Train", "Zoo", "GradCAM", "Screening", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["rubble", "Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "TestSupport"]),
+        .testTarget(name: "ScreeningTests", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Zoo", "KerasFiles", "GradCAM", "Screening", "TestSupport"]),
         // ResNet50, MobileNetV2 and EfficientNet against tf_keras: inference, Grad-CAM, training steps.
-        .testTarget(name: "BackboneTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "GradCAM", "TestSupport"]),
-        .testTarget(name: "GradCAMTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "Vision", "GradCAM", "TestSupport"]),
+        .testTarget(name: "BackboneTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "GradCAM", "TestSupport"]),
+        .testTarget(name: "GradCAMTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "GradCAM", "TestSupport"]),
     ]
 )

@@ -11,7 +11,7 @@
 #   5. the whole unit-test suite, optimised (-O: preconditions and bounds checks stay on), with
 #      testing enabled — the same build as the README's first command. XCTest only (there are no
 #      Swift Testing tests); it runs last so its summary closes the output.
-# Arguments go to the last `swift test` (e.g. --filter ZooTests).
+# Arguments go to the last `swift test` (e.g. --filter KerasFilesTests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

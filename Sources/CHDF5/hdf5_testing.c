@@ -1,4 +1,4 @@
-/* TEST-ONLY: writers of hostile HDF5 files for the regression tests (Tests/ZooTests/
+/* TEST-ONLY: writers of hostile HDF5 files for the regression tests (Tests/KerasFilesTests/
    HostileWeightsTests.swift and the fuzz seeds). Nothing in Rubble's reader or writer calls
    these; see the TEST-ONLY section of include/rubble_hdf5.h. */
 #include <stdlib.h>

@@ -69,7 +69,7 @@ public enum GradCAMReport {
 
     /// Explains one photo and writes its panel as a PNG to `url` (atomically): what a demo or
     /// screening tool calls per image. `input` is the photo as model input (`[1, h, w, 3]`, e.g.
-    /// Train's `ImagePipeline.tensor([image])`); `image` is what the panel shows.
+    /// Inference's `ImagePipeline.tensor([image])`); `image` is what the panel shows.
     @discardableResult
     public static func writePanel(image: RGBImage, input: Tensor, gradCAM: GradCAM, classNames: [String] = [],
                                   classes: [Int]? = nil, truth: String? = nil, title: String? = nil,

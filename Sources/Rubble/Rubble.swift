@@ -1,8 +1,12 @@
 // The umbrella module: `import Rubble` brings in every library module, for the common case of
 // training, evaluating and explaining a classifier. Each module can still be imported alone.
 @_exported import AtomicFiles
+@_exported import Demo
 @_exported import GradCAM
+@_exported import Inference
+@_exported import KerasFiles
 @_exported import Layers
+@_exported import Markup
 @_exported import Screening
 @_exported import Tensor
 @_exported import Train

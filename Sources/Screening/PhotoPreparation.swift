@@ -1,7 +1,7 @@
 import Foundation
 import GradCAM
+import Inference
 import Tensor
-import Train
 import Vision
 
 /// Errors that stop a screening or de-duplication run (a bad photo never does). Every one is

@@ -1,6 +1,6 @@
 import AtomicFiles
 import Foundation
-import Train
+import Markup
 
 /// `report.html`: the flagged photos for a human to verify.
 ///
@@ -25,7 +25,7 @@ import Train
 /// `data-shown="N"` (the number of cards shown).
 ///
 /// Markup safety (photo names and class names come from outside: a downloaded file, a weights
-/// file): every text and attribute goes through one HTML escaper (Train's `markupEscape`), the
+/// file): every text and attribute goes through one HTML escaper (Markup's `markupEscape`), the
 /// one JSON block inside `<script>` through ``ScriptJSON`` (`<`, `>`, `&`, U+2028, U+2029 as
 /// `\uXXXX`), and links are only ever relative paths (`./…`, `../…`) to the photos and to the
 /// panels the tool wrote, or `file:` URLs of photos it screened (``link(toPath:)``). A

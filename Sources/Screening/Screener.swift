@@ -5,9 +5,9 @@ import Foundation
 import Glibc
 #endif
 import GradCAM
+import Inference
 import Layers
 import Tensor
-import Train
 import Vision
 
 /// Screens the photos of a folder (and, in follow mode, those that arrive later): drops exact

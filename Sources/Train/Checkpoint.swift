@@ -1,7 +1,6 @@
 import AtomicFiles
 import Foundation
 import Tensor
-import Zoo
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,6 @@
 import Foundation
 import Layers
 import Tensor
-import Zoo
 
 /// Trains a classifier the way Keras' `fit` does, with checkpoints that resume exactly and a
 /// cache of the frozen prefix's output.
@@ -15,7 +14,8 @@ import Zoo
 /// ```swift
 /// let trainer = Trainer(model: model, optimizer: RMSprop(learningRate: 1e-5),
 ///                       configuration: TrainingConfiguration(epochs: 20, classWeights: [0.8897, 1.1414],
-///                                                            outputDirectory: runDirectory))
+///                                                            outputDirectory: runDirectory,
+///                                                            saveWeights: KerasWeights.saver()))  // KerasFiles
 /// let history = try trainer.fit(training, validation: validation)
 /// ```
 public final class Trainer {
@@ -113,8 +113,8 @@ public final class Trainer {
     /// Trains until `configuration.epochs` epochs are complete (continuing a restored run),
     /// validating after every epoch. With an `outputDirectory` it writes, every epoch,
     /// `history.csv`, `best.h5` when the monitored metric improved and `checkpoint/` — each
-    /// atomically — and `weights.h5` (Keras 2 layout, with class names and input size) at the
-    /// end. Stops early when `earlyStoppingPatience` epochs pass without improvement.
+    /// atomically — and `weights.h5` at the end; the two weights files through
+    /// `configuration.saveWeights` (with the class names and the input shape). Stops early when `earlyStoppingPatience` epochs pass without improvement.
     ///
     /// A NaN or infinite loss stops training with `TrainingError.nonFiniteLoss(epoch:step:)`
     /// before that step's update (NaN gradients under a finite loss: `.nonFiniteGradient`; a
@@ -163,9 +163,6 @@ public final class Trainer {
             classNames: classNames, inputShape: inputShape)
         if let restored = restoredSettings { try Self.check(settings, against: restored) }
         try checkOutputWidth(inputShape: inputShape, classes: classNames.count)
-        var metadata = config.modelMetadata
-        metadata.classNames = classNames
-        metadata.inputShape = inputShape
         let files = try config.outputDirectory.map { try RunFiles(directory: $0) }
         let progress = TrainingProgress(mode: config.progress)
         stoppedEarly = false
@@ -275,7 +272,7 @@ public final class Trainer {
                 bestValue = value
                 bestEpoch = epoch
                 epochsWithoutImprovement = 0
-                if let files { try KerasWeights.save(model, to: files.best, metadata: metadata) }
+                if let files, let save = config.saveWeights { try save(model, files.best, classNames, inputShape) }
             } else {
                 epochsWithoutImprovement += 1
             }
@@ -298,7 +295,7 @@ public final class Trainer {
             progress.message("early stopping: \(monitor.metric) has not improved for \(patience) epochs "
                              + "(best \(bestEpoch.map(String.init) ?? "-"))")
         }
-        if let files { try KerasWeights.save(model, to: files.final, metadata: metadata) }
+        if let files, let save = config.saveWeights { try save(model, files.final, classNames, inputShape) }
         return history
     }
 
@@ -331,7 +328,7 @@ public final class Trainer {
 
     /// The monitor `fit` uses: without validation data a `val_` metric falls back to its
     /// training counterpart (`val_loss` -> `loss`).
-    func effectiveMonitor(hasValidation: Bool) -> Monitor {
+    public func effectiveMonitor(hasValidation: Bool) -> Monitor {
         var monitor = configuration.monitor
         if !hasValidation, monitor.metric.hasPrefix("val_") {
             monitor = Monitor(String(monitor.metric.dropFirst(4)), mode: monitor.mode)

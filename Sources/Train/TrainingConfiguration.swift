@@ -1,6 +1,14 @@
 import Foundation
+import Layers
 import Tensor
-import Zoo
+
+/// Writes a model's weights to a file for `fit` (`TrainingConfiguration.saveWeights`): `best.h5`
+/// whenever the monitored metric improves and `weights.h5` at the end, each in the run's
+/// `outputDirectory`. It is called with the model, the file, the class names in output (label)
+/// order and the input shape `[height, width, channels]`, so that the file can describe the model.
+/// KerasFiles' `KerasWeights.saver(format:metadata:)` makes one that writes Keras weights files
+/// with Rubble's metadata attributes; Train itself writes no weights format.
+public typealias WeightsSaver = @Sendable (_ model: any Layer, _ url: URL, _ classNames: [String], _ inputShape: [Int]) throws -> Void
 
 /// How `Trainer.fit` runs: epochs, batching, class weights, caching, outputs.
 ///
@@ -36,26 +44,30 @@ public struct TrainingConfiguration: Sendable {
     /// Stop when `monitor` has not improved for this many epochs (Keras `EarlyStopping`
     /// with `min_delta=0`); `nil` never stops early.
     public var earlyStoppingPatience: Int?
-    /// The run directory: `history.csv`, `best.h5`, `weights.h5` (final) and `checkpoint/`.
-    /// `nil` writes nothing.
+    /// The run directory: `history.csv`, `best.h5`, `weights.h5` (final; both through
+    /// `saveWeights`) and `checkpoint/`. `nil` writes nothing.
     public var outputDirectory: URL?
     /// Progress on standard error. `.silent` by default: the library prints nothing unless
     /// asked (the command-line tool asks for `.automatic`). `fit`'s `callbacks` report to code.
     public var progress: ProgressMode
     /// Batches prepared ahead of the compute by the background loader.
     public var prefetchDepth: Int
-    /// `[height, width, channels]` written into the weights files' metadata; `nil` takes the
-    /// shape of the first training example.
+    /// `[height, width, channels]`, recorded in the checkpoint and handed to `saveWeights`; `nil`
+    /// takes the shape of the first training example.
     public var inputShape: [Int]?
-    /// What the weights files `fit` writes say about the model (architecture, head,
-    /// preprocessing, positive class); `fit` fills in the class names and the input shape.
-    public var modelMetadata: ModelMetadata
+    /// Writes `best.h5` and `weights.h5` into `outputDirectory` (see ``WeightsSaver``), e.g.
+    /// `KerasWeights.saver(metadata:)` from KerasFiles. Required with an `outputDirectory`:
+    /// `fit` refuses to start without one (`TrainingError.invalidConfiguration`) rather than
+    /// leave a run without its weights files; a saver that does nothing (`{ _, _, _, _ in }`)
+    /// asks for a run directory with only the history and the checkpoint. Not used without an
+    /// `outputDirectory`.
+    public var saveWeights: WeightsSaver?
 
     public init(epochs: Int = 10, batchSize: Int = 32, shuffle: Bool = true, seed: UInt64 = 0,
                 classWeights: [Float]? = nil, augmentation: Augmentation? = nil, featureCache: Bool = true,
                 cacheMemoryBudget: Int = 2 << 30, cacheDirectory: URL? = nil, monitor: Monitor = .validationLoss,
                 earlyStoppingPatience: Int? = nil, outputDirectory: URL? = nil, progress: ProgressMode = .silent,
-                prefetchDepth: Int = 2, inputShape: [Int]? = nil, modelMetadata: ModelMetadata = ModelMetadata()) {
+                prefetchDepth: Int = 2, inputShape: [Int]? = nil, saveWeights: WeightsSaver? = nil) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -71,7 +83,7 @@ public struct TrainingConfiguration: Sendable {
         self.progress = progress
         self.prefetchDepth = prefetchDepth
         self.inputShape = inputShape
-        self.modelMetadata = modelMetadata
+        self.saveWeights = saveWeights
     }
 
     /// The augmentation actually applied: `nil` when absent or an identity.
@@ -100,6 +112,11 @@ public struct TrainingConfiguration: Sendable {
         }
         guard cacheMemoryBudget >= 0 else {
             throw TrainingError.invalidConfiguration("cache memory budget must be >= 0")
+        }
+        if let outputDirectory, saveWeights == nil {
+            throw TrainingError.invalidConfiguration(
+                "the output directory \(outputDirectory.path) needs saveWeights to write best.h5 and weights.h5 "
+                    + "(KerasFiles' KerasWeights.saver(metadata:) writes Keras files; { _, _, _, _ in } writes none)")
         }
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Layers
 import Tensor
 
@@ -29,28 +28,23 @@ public struct BackboneOptions: Sendable, Equatable {
     /// MobileNetV2's width multiplier.
     public var alpha: Double
     /// Build EfficientNet with the extra `Rescaling(1/sqrt(stddev))` layer tf_keras inserts
-    /// only for ImageNet weights (see ``imageNetRescaling(in:)``).
+    /// only for ImageNet weights. Whether a weights file was saved from such a graph is
+    /// `KerasWeights.hasImageNetRescaling(_:)` (KerasFiles).
     public var imageNetRescaling: Bool
 
     public init(alpha: Double = 1.0, imageNetRescaling: Bool = false) {
         self.alpha = alpha
         self.imageNetRescaling = imageNetRescaling
     }
-
-    /// Whether a weights file was saved from an EfficientNet graph built for ImageNet weights:
-    /// its layer list (weightless layers included, as Keras' `layer_names` has them) names
-    /// `rescaling_1` next to `normalization`. Nested files list no weightless layers; they are
-    /// taken to come from the graph without it (what `weights=None` builds).
-    public static func imageNetRescaling(in url: URL) throws -> Bool {
-        let info = try KerasWeights.inspect(url)
-        let names = Set(info.layers.map(\.name))
-        return names.contains("rescaling_1") && names.contains("normalization")
-    }
 }
 
 /// The model families the command-line tool builds by name.
 public enum Architecture: String, Sendable, CaseIterable {
     case vgg16, vgg19, baseline, resnet50, mobilenetv2, efficientnetb0
+
+    /// The largest input side the builders take (and the `rubble` tool accepts): 4096, the
+    /// same bound `ModelMetadata.maximumInputSize` (KerasFiles) puts on a weights file.
+    public static let maximumInputSize = 4096
 
     /// Whether the base ends in a feature map that is pooled (ResNet, MobileNet, EfficientNet):
     /// their default head is ``ClassifierHead/pooled``.
@@ -120,9 +114,9 @@ public enum Architecture: String, Sendable, CaseIterable {
     public func makeClassifier(imageSize size: Int, head: ClassifierHead, classes: Int, dropoutRate: Float? = nil,
                                freezeThrough: String?, backbone: BackboneOptions = BackboneOptions(),
                                seed: UInt64 = 0) throws -> Sequential {
-        guard (minimumInputSize...ModelMetadata.maximumInputSize).contains(size) else {
+        guard (minimumInputSize...Self.maximumInputSize).contains(size) else {
             throw ModelConfigurationError(model: rawValue, setting: "input size \(size)",
-                                          requirement: "must be in \(minimumInputSize)...\(ModelMetadata.maximumInputSize)")
+                                          requirement: "must be in \(minimumInputSize)...\(Self.maximumInputSize)")
         }
         if case .dense(let units) = head, units < 1 {
             throw ModelConfigurationError(model: rawValue, setting: "hidden units \(units)", requirement: "must be >= 1")

@@ -1,6 +1,6 @@
-// Zoo: pretrained-model plumbing.
+// Zoo: model architectures with Keras' layer names and order.
 //
-// - `VGG`, `TransferModel`, `BaselineCNN`: builders with Keras' layer names.
-// - `KerasWeights`: load (`load(_:into:options:)`), inspect and save Keras weights files in
-//   every layout of ARCHITECTURE.md §5 (`WeightsLayout`), errors as `WeightsError`.
-// - `HDF5*` (internal): a locked, handle-owning wrapper over libhdf5 (the `CHDF5` C shim).
+// - `VGG`, `TransferModel`, `BaselineCNN`, `ResNet50`, `MobileNetV2`, `EfficientNet`: builders.
+// - `Architecture`: builds any of them by name (the `rubble` tool's `--arch`).
+//
+// Keras weights files (load / inspect / save, HDF5) are the KerasFiles module's.

@@ -2,6 +2,7 @@ import AtomicFiles
 import ArgumentParser
 import Foundation
 import GradCAM
+import Inference
 import Layers
 import Tensor
 import Train

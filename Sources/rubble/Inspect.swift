@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KerasFiles
 import Layers
 import Zoo
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Inference
+import KerasFiles
 import Layers
 import Train
 import Vision
@@ -61,8 +63,8 @@ struct ModelOptions: ParsableArguments {
     /// `--image-size` within what every architecture (or `arch`, when known) can take.
     static func validateImageSize(_ size: Int, arch: Architecture?, flag: String = "--image-size") throws {
         let minimum = arch?.minimumInputSize ?? 1
-        guard (minimum...ModelMetadata.maximumInputSize).contains(size) else {
-            throw ValidationError("\(flag) must be in \(minimum)...\(ModelMetadata.maximumInputSize)"
+        guard (minimum...Architecture.maximumInputSize).contains(size) else {
+            throw ValidationError("\(flag) must be in \(minimum)...\(Architecture.maximumInputSize)"
                                   + (arch.map { " for \($0.rawValue)" } ?? "") + ", got \(size)")
         }
     }
@@ -104,7 +106,7 @@ struct ModelOptions: ParsableArguments {
         let classCount = try choose(classes, metadata.classNames?.count, flagName: "--classes",
                                     attribute: Key.classNames, describe: String.init, default: 2)
         let backbone = BackboneOptions(alpha: alpha ?? 1.0,
-                                       imageNetRescaling: try url.map { try BackboneOptions.imageNetRescaling(in: $0) } ?? false)
+                                       imageNetRescaling: try url.map { try KerasWeights.hasImageNetRescaling($0) } ?? false)
         let model = try arch.makeClassifier(imageSize: size, head: head, classes: classCount, freezeThrough: nil,
                                             backbone: backbone)
         if let url { try KerasWeights.load(url, into: model) }

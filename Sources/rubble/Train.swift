@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Inference
+import KerasFiles
 import Layers
 import Tensor
 import Train
@@ -237,7 +239,7 @@ struct TrainCommand: ParsableCommand {
 
         // Model.
         let backbone = BackboneOptions(alpha: alpha,
-                                       imageNetRescaling: try weights.map { try BackboneOptions.imageNetRescaling(in: URL(fileURLWithPath: $0)) } ?? false)
+                                       imageNetRescaling: try weights.map { try KerasWeights.hasImageNetRescaling(URL(fileURLWithPath: $0)) } ?? false)
         let model = try arch.makeClassifier(imageSize: imageSize, head: head, classes: classNames.count,
                                             dropoutRate: dropout, freezeThrough: nil, backbone: backbone, seed: seed)
         let freeze = freezeThrough ?? arch.defaultFreezeThrough ?? "none"
@@ -277,9 +279,9 @@ struct TrainCommand: ParsableCommand {
             featureCache: !noCache, cacheMemoryBudget: cacheMb << 20, monitor: Monitor(monitor),
             earlyStoppingPatience: earlyStopping, outputDirectory: runDirectory, progress: .automatic,
             inputShape: [imageSize, imageSize, 3],
-            modelMetadata: ModelMetadata(architecture: arch.rawValue, head: head.description,
-                                         preprocessing: preprocess.rawValue, resize: resize.rawValue,
-                                         positiveClass: classNames[positiveIndex]))
+            saveWeights: KerasWeights.saver(metadata: ModelMetadata(
+                architecture: arch.rawValue, head: head.description, preprocessing: preprocess.rawValue,
+                resize: resize.rawValue, positiveClass: classNames[positiveIndex])))
         let trainer = Trainer(model: model, optimizer: optimizer, configuration: configuration)
         if resume {
             try trainer.restoreCheckpoint(from: checkpointDirectory)

@@ -1,4 +1,6 @@
 import Foundation
+import Inference
+import KerasFiles
 import Layers
 import Tensor
 import TestSupport

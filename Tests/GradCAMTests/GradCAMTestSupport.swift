@@ -1,5 +1,6 @@
 import Foundation
 import GradCAM
+import KerasFiles
 import Layers
 import Tensor
 import TestSupport

@@ -1,10 +1,10 @@
 import Foundation
 import GradCAM
+import Inference
 import Layers
 import Screening
 import Tensor
 import TestSupport
-import Train
 import Vision
 import XCTest
 import Glibc

@@ -4,7 +4,6 @@ import Layers
 import Screening
 import Tensor
 import TestSupport
-import Train
 import Vision
 import XCTest
 #if canImport(Glibc)

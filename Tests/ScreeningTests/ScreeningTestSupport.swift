@@ -1,8 +1,9 @@
 import Foundation
+import Inference
+import KerasFiles
 import Layers
 import Screening
 import TestSupport
-import Train
 import Vision
 import XCTest
 import Zoo

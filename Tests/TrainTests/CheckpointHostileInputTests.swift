@@ -72,7 +72,7 @@ final class CheckpointHostileInputTests: XCTestCase {
         let data = try TrainerTestData.squares(count: 8, seed: 71)
         let trainer = Trainer(model: try TrainerTestData.smallModel(dropoutRate: 0.5), optimizer: try Adam(learningRate: 1e-3),
                               configuration: TrainingConfiguration(epochs: 1, batchSize: 4, outputDirectory: directory,
-                                                                   progress: .silent))
+                                                                   progress: .silent, saveWeights: TrainerTestData.saveWeights))
         try trainer.fit(data)
         original = try Data(contentsOf: url)
     }

@@ -23,6 +23,7 @@ final class CheckpointTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = configuration
         configuration.outputDirectory = directory
+        configuration.saveWeights = TrainerTestData.saveWeights
         configuration.epochs = stopAfter ?? epochs
         let first = Trainer(model: try makeModel(), optimizer: try RMSprop(learningRate: 2e-3), configuration: configuration)
         try first.fit(training, validation: validation)
@@ -90,7 +91,8 @@ final class CheckpointTests: XCTestCase {
         let model = try TrainerTestData.smallModel()
         let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 1e-3),
                               configuration: TrainingConfiguration(epochs: 1, batchSize: 4, shuffle: false,
-                                                                   outputDirectory: directory, progress: .silent))
+                                                                   outputDirectory: directory, progress: .silent,
+                                                                   saveWeights: TrainerTestData.saveWeights))
         try trainer.fit(clean)
         let files = ["checkpoint/trainer.ckpt", "history.csv", "best.h5", "weights.h5"]
         let before = try files.map { try Data(contentsOf: directory.appendingPathComponent($0)) }
@@ -159,7 +161,7 @@ final class CheckpointTests: XCTestCase {
         let data = try TrainerTestData.squares(count: 12, seed: 43)
         let trainer = try Trainer(model: TrainerTestData.smallModel(), optimizer: try SGD(learningRate: 1e30),
                               configuration: TrainingConfiguration(epochs: 5, batchSize: 4, outputDirectory: directory,
-                                                                   progress: .silent))
+                                                                   progress: .silent, saveWeights: TrainerTestData.saveWeights))
         do {
             try trainer.fit(data, validation: data)
         } catch let error as TrainingError {
@@ -178,7 +180,8 @@ final class CheckpointTests: XCTestCase {
         let directory = TrainerTestData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = try TrainerTestData.squares(count: 8, seed: 51)
-        var configuration = TrainingConfiguration(epochs: 1, batchSize: 4, outputDirectory: directory, progress: .silent)
+        var configuration = TrainingConfiguration(epochs: 1, batchSize: 4, outputDirectory: directory, progress: .silent,
+                                                  saveWeights: TrainerTestData.saveWeights)
         try Trainer(model: TrainerTestData.smallModel(), optimizer: try RMSprop(), configuration: configuration).fit(data)
         configuration.epochs = 2
         configuration.batchSize = 2
@@ -202,7 +205,8 @@ final class CheckpointTests: XCTestCase {
         let data = try TrainerTestData.squares(count: 8, seed: 61)
         let model = try TrainerTestData.smallModel(dropoutRate: 0.5)
         let trainer = Trainer(model: model, optimizer: try Adam(learningRate: 3e-3), configuration: TrainingConfiguration(
-            epochs: 2, batchSize: 4, seed: 0xFEDC_BA98_7654_3210, outputDirectory: directory, progress: .silent))
+            epochs: 2, batchSize: 4, seed: 0xFEDC_BA98_7654_3210, outputDirectory: directory, progress: .silent,
+            saveWeights: TrainerTestData.saveWeights))
         try trainer.fit(data, validation: data)
         let checkpoint = try TrainingCheckpoint.read(from: directory.appendingPathComponent("checkpoint"))
         XCTAssertEqual(checkpoint.completedEpochs, 2)

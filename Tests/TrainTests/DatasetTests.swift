@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Tensor
 @testable import Train
 import Vision

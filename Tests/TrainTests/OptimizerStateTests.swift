@@ -133,7 +133,8 @@ final class OptimizerStateTests: XCTestCase {
                                                 warmupSteps: 3))
         }
         func configuration(epochs: Int, directory: URL) -> TrainingConfiguration {
-            TrainingConfiguration(epochs: epochs, batchSize: 4, seed: 3, outputDirectory: directory, progress: .silent)
+            TrainingConfiguration(epochs: epochs, batchSize: 4, seed: 3, outputDirectory: directory, progress: .silent,
+                                  saveWeights: TrainerTestData.saveWeights)
         }
         let wholeDirectory = TrainerTestData.temporaryDirectory(), partDirectory = TrainerTestData.temporaryDirectory()
         defer {

@@ -1,4 +1,5 @@
 import Foundation
+import KerasFiles
 import Layers
 import Tensor
 import TestSupport

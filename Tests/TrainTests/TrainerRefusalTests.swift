@@ -79,6 +79,7 @@ final class TrainerRefusalTests: XCTestCase {
         let data = try TrainerTestData.squares(count: 12, seed: 6)
         let trainer = try trainer(epochs: 4)
         trainer.configuration.outputDirectory = directory
+        trainer.configuration.saveWeights = TrainerTestData.saveWeights
         final class CancelInEpochTwo: TrainingCallback {
             let trainer: Trainer
             init(_ trainer: Trainer) { self.trainer = trainer }
@@ -95,5 +96,49 @@ final class TrainerRefusalTests: XCTestCase {
         // The request was consumed: the same trainer continues.
         try trainer.fit(data)
         XCTAssertEqual(trainer.completedEpochs, 4)
+    }
+
+    /// A run directory without a way to write its weights files is refused before any work,
+    /// naming the setting; a saver that writes nothing leaves history and checkpoint only.
+    func testOutputDirectoryNeedsAWeightsSaver() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rubble-saver-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try TrainerTestData.squares(count: 8, seed: 7)
+        let refused = try trainer(epochs: 1)
+        refused.configuration.outputDirectory = directory
+        XCTAssertThrowsError(try refused.fit(data)) { error in
+            guard case .invalidConfiguration(let message)? = error as? TrainingError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("saveWeights"), message)
+        }
+        XCTAssertEqual(refused.completedEpochs, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path))
+
+        let quiet = try trainer(epochs: 1)
+        quiet.configuration.outputDirectory = directory
+        quiet.configuration.saveWeights = { _, _, _, _ in }
+        try quiet.fit(data)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        XCTAssertEqual(files, ["checkpoint", "history.csv"])
+    }
+
+    /// `fit` hands the saver `best.h5` when the monitor improves and `weights.h5` at the end,
+    /// with the data's class names and the input shape.
+    func testSaverGetsBothFilesWithClassNamesAndInputShape() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rubble-saver-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        final class Calls: @unchecked Sendable { var list: [(String, [String], [Int])] = [] }
+        let calls = Calls()
+        let trainer = try trainer(epochs: 1)
+        trainer.configuration.outputDirectory = directory
+        trainer.configuration.saveWeights = { _, url, classNames, inputShape in
+            calls.list.append((url.lastPathComponent, classNames, inputShape))
+        }
+        let data = try TrainerTestData.squares(count: 8, seed: 8)
+        try trainer.fit(data)
+        XCTAssertEqual(calls.list.map(\.0), ["best.h5", "weights.h5"])
+        for call in calls.list {
+            XCTAssertEqual(call.1, data.classNames)
+            XCTAssertEqual(call.2, Array(try data.inputs([0]).shape.dims.dropFirst()))
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KerasFiles
 import Layers
 import Tensor
 import TestSupport
@@ -123,6 +124,9 @@ enum TrainerTestData {
         a.reduce(0) { max($0, $1.value.maxAbsDifference(b[$1.key]!)) }
     }
 
+    /// What `rubble train` gives `fit`: Keras 2 files with the class names and the input shape.
+    static let saveWeights: WeightsSaver = KerasWeights.saver()
+
     static func temporaryDirectory() -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("rubble-trainer-tests-\(UUID().uuidString)")
@@ -139,7 +143,8 @@ final class TrainerTests: XCTestCase {
         let validation = try TrainerTestData.squares(count: 12, seed: 2)
         let model = try TrainerTestData.smallModel()
         let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 1e-3), configuration: TrainingConfiguration(
-            epochs: 2, batchSize: 8, classWeights: [1.5, 0.75], outputDirectory: directory, progress: .silent))
+            epochs: 2, batchSize: 8, classWeights: [1.5, 0.75], outputDirectory: directory, progress: .silent,
+            saveWeights: TrainerTestData.saveWeights))
         let history = try trainer.fit(training, validation: validation)
         XCTAssertEqual(history.records.map(\.epoch), [1, 2])
 
@@ -179,7 +184,7 @@ final class TrainerTests: XCTestCase {
         let validation = try TrainerTestData.squares(count: 12, seed: 4)
         let model = try TrainerTestData.smallModel()
         let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: 3e-2), configuration: TrainingConfiguration(
-            epochs: 0, batchSize: 6, outputDirectory: directory, progress: .silent))
+            epochs: 0, batchSize: 6, outputDirectory: directory, progress: .silent, saveWeights: TrainerTestData.saveWeights))
         var snapshots: [[String: Tensor]] = []
         for epochs in 1...5 {  // fit continues where the last call stopped
             trainer.configuration.epochs = epochs

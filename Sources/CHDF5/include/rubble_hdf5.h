@@ -64,7 +64,7 @@ int rh5_take_refusal(char *buf, size_t cap);
    no other file. */
 int rh5_file_check(rh5_id file, uint64_t max_links, int max_depth);
 
-/* The reader's walk: the calls Zoo's weights reader makes on a file, in its order (signature,
+/* The reader's walk: the calls KerasFiles' weights reader makes on a file, in its order (signature,
    open, rh5_file_check, the rubble_* metadata, the Keras 1/2 `layer_names` / `weight_names`
    tree or Keras 3's `layers/.../vars`, each weight's type, shape (within max_tensor_bytes, the
    checks of TensorLimits) and storage, and with read_values its data). With every_attribute,

@@ -1,4 +1,5 @@
 import Foundation
+import Markup
 
 /// How a ``LineChart`` is laid out and drawn as SVG elements.
 extension LineChart {

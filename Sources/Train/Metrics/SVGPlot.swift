@@ -1,5 +1,6 @@
 import AtomicFiles
 import Foundation
+import Markup
 
 /// A line chart drawn as SVG: frame, grid, "nice" ticks with labels, axis titles, a title, a
 /// legend to the right of the plot, any number of series, optional vertical markers (their
@@ -206,20 +207,4 @@ private func n(_ value: Double) -> String { svgNumber(value) }
 func svgNumber(_ value: Double) -> String {
     let rounded = (value * 100).rounded() / 100
     return rounded == rounded.rounded() ? String(Int(rounded)) : String(format: "%.2f", rounded)
-}
-
-/// Text safe inside an SVG/XML or HTML element or attribute.
-public func markupEscape(_ text: String) -> String {
-    var out = ""
-    for ch in text {
-        switch ch {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(ch)
-        }
-    }
-    return out
 }

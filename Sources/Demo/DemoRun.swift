@@ -1,6 +1,9 @@
 import Foundation
+import Inference
+import KerasFiles
 import Layers
 import Tensor
+import Train
 import Vision
 import Zoo
 
@@ -112,7 +115,7 @@ public enum Demo {
         let counts = try SyntheticScenes.writeDataset(to: data, count: options.images, size: options.imageSize,
                                                       seed: options.seed)
         log("wrote \(counts.intact) intact and \(counts.rubble) rubble scenes (\(options.imageSize)x\(options.imageSize) PNG) "
-            + "to \(data.path) in " + String(format: "%.1f s", TrainingProgress.seconds(ContinuousClock.now - clock)))
+            + "to \(data.path) in " + String(format: "%.1f s", seconds(ContinuousClock.now - clock)))
 
         let examples = try ImageFolderExamples(directory: data, pipeline: ImagePipeline(imageSize: options.imageSize))
         let split = try threeWaySplit(examples, options: options)
@@ -126,7 +129,8 @@ public enum Demo {
         try? fm.removeItem(at: run.appendingPathComponent("checkpoint"))  // a fresh run each time
         let configuration = TrainingConfiguration(
             epochs: options.epochs, batchSize: options.batchSize, seed: options.seed, classWeights: weights,
-            outputDirectory: run, progress: options.progress, inputShape: [options.imageSize, options.imageSize, 3])
+            outputDirectory: run, progress: options.progress, inputShape: [options.imageSize, options.imageSize, 3],
+            saveWeights: KerasWeights.saver())
         let trainer = Trainer(model: model, optimizer: try RMSprop(learningRate: options.learningRate),
                               configuration: configuration)
         let history = try trainer.fit(split.training, validation: split.validation)
@@ -169,6 +173,10 @@ public enum Demo {
                           bestEpoch: trainer.bestEpoch, monitor: monitor, evaluation: evaluation, report: report,
                           testEvaluation: testEvaluation, testReport: testReport, suggestedThreshold: suggested,
                           testAtSuggestedThreshold: atSuggested, model: model, files: files)
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 
     /// Training, validation and test parts of `examples`: the test part is split off first

@@ -13,6 +13,24 @@ extension KerasWeights {
     /// The `keras_version` written into Keras 2 files: the tf.keras whose layout is reproduced.
     public static let writtenKerasVersion = "2.21.0"
 
+    /// A function that saves a trained model with ``save(_:to:format:metadata:)``: `metadata`
+    /// with the class names (output order) and the input shape (`[height, width, channels]`)
+    /// it is called with filled in. It is what Train's `TrainingConfiguration.saveWeights`
+    /// takes (`WeightsSaver`), so `fit` writes `best.h5` and `weights.h5` as Keras files:
+    ///
+    /// ```swift
+    /// configuration.saveWeights = KerasWeights.saver(metadata: ModelMetadata(architecture: "vgg19"))
+    /// ```
+    public static func saver(format: WeightsFormat = .keras2, metadata: ModelMetadata = ModelMetadata())
+        -> @Sendable (_ model: any Layer, _ url: URL, _ classNames: [String], _ inputShape: [Int]) throws -> Void {
+        { model, url, classNames, inputShape in
+            var metadata = metadata
+            metadata.classNames = classNames
+            metadata.inputShape = inputShape
+            try save(model, to: url, format: format, metadata: metadata)
+        }
+    }
+
     /// Writes `model`'s weights to `url`.
     ///
     /// `.keras2` is tf.keras' `save_weights` layout, nested as a Sequential nests a base model:

@@ -1,4 +1,5 @@
 import Foundation
+import KerasFiles
 import Layers
 import Tensor
 import XCTest
@@ -64,6 +65,35 @@ final class ModelMetadataTests: XCTestCase {
         XCTAssertThrowsError(try Architecture.vgg16.makeClassifier(imageSize: 4097, hiddenUnits: 4, classes: 2))
         XCTAssertThrowsError(try Architecture.vgg16.makeClassifier(imageSize: 32, hiddenUnits: 0, classes: 2)) {
             XCTAssertEqual("\($0)", "vgg16: hidden units 0 must be >= 1")
+        }
+    }
+
+    /// Zoo builds up to the side a file may declare, and no further.
+    func testZooAndTheFilesAgreeOnTheLargestInputSide() {
+        XCTAssertEqual(Architecture.maximumInputSize, ModelMetadata.maximumInputSize)
+    }
+
+    /// `saver` fills in what `fit` knows (class names, input shape) and keeps the rest.
+    func testSaverFillsInClassNamesAndInputShape() throws {
+        let url = temporaryFile()
+        let save = KerasWeights.saver(format: .keras3, metadata: ModelMetadata(classNames: ["stale"], architecture: "baseline",
+                                                                               head: "8"))
+        try save(try model(), url, ["intact", "damage", "débris"], [48, 48, 3])
+        XCTAssertEqual(try KerasWeights.metadata(of: url),
+                       ModelMetadata(classNames: ["intact", "damage", "débris"], inputShape: [48, 48, 3],
+                                     architecture: "baseline", head: "8"))
+        XCTAssertEqual(try KerasWeights.inspect(url).layout, .keras3)
+    }
+
+    /// An EfficientNet graph built for ImageNet weights (with `rescaling_1`) is recognised from
+    /// its file; the graph without it is not.
+    func testImageNetRescalingIsReadFromTheLayerList() throws {
+        for imageNet in [true, false] {
+            let url = temporaryFile()
+            let base = try Architecture.efficientnetb0.makeBase(imageSize: 32, backbone: BackboneOptions(imageNetRescaling: imageNet))
+            try KerasWeights.save(base, to: url)
+            XCTAssertEqual(try KerasWeights.hasImageNetRescaling(url), imageNet)
+            XCTAssertEqual(try KerasWeights.inspect(url).hasImageNetRescaling, imageNet)
         }
     }
 }

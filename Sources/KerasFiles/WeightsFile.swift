@@ -53,6 +53,16 @@ public struct WeightsFileInfo: Sendable {
 
     public var layersWithWeights: [StoredLayer] { layers.filter { !$0.weights.isEmpty } }
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
+
+    /// Whether the file was saved from an EfficientNet graph built for ImageNet weights: its
+    /// layer list (weightless layers included, as Keras' `layer_names` has them) names
+    /// `rescaling_1` next to `normalization`. Nested files list no weightless layers; they are
+    /// taken to come from the graph without it (what `weights=None` builds). Build the model
+    /// with Zoo's `BackboneOptions(imageNetRescaling:)` set to this value.
+    public var hasImageNetRescaling: Bool {
+        let names = Set(layers.map(\.name))
+        return names.contains("rescaling_1") && names.contains("normalization")
+    }
 }
 
 /// An open weights file with its index; reads tensor values on demand.
@@ -128,7 +138,7 @@ final class WeightsArchive {
         case Int32(RH5_PREFLIGHT_TIMED_OUT):
             reason = "reading it took more than \(detail) s"
         case Int32(RH5_PREFLIGHT_OUT_OF_MEMORY):
-            reason = "reading it needed more memory than the tensor budget (\(TensorLimits.bytes(limits.maximumTensorBytes))) and 1 GiB"
+            reason = "reading it needed more memory than the tensor budget (\(TensorLimits.describe(bytes: limits.maximumTensorBytes))) and 1 GiB"
         default:
             reason = "the separate reading process could not run (errno \(detail): \(String(cString: strerror(detail))))"
         }
@@ -248,6 +258,11 @@ extension KerasWeights {
     /// The file is checked as for `load` (`WeightsArchive`), shapes against `limits`.
     public static func inspect(_ url: URL, limits: TensorLimits = .default) throws -> WeightsFileInfo {
         try WeightsArchive.open(url, limits: limits, readsValues: false).info
+    }
+
+    /// ``WeightsFileInfo/hasImageNetRescaling`` of the file at `url` (checked as for `inspect`).
+    public static func hasImageNetRescaling(_ url: URL, limits: TensorLimits = .default) throws -> Bool {
+        try inspect(url, limits: limits).hasImageNetRescaling
     }
 
     /// The class names and input size stored by `save` (empty when the file has none).

@@ -3,7 +3,8 @@ import Layers
 import Tensor
 import TestSupport
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// Bad files and mismatched models throw the documented `WeightsError` (naming the file),
 /// never crash, and never leave a model half-loaded.

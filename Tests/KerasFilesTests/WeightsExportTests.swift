@@ -3,7 +3,8 @@ import Layers
 import Tensor
 import TestSupport
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// Export in Keras' layouts: re-import is bit-exact, and the files have the structure Keras
 /// itself writes (checked against the Keras-written fixtures with the low-level HDF5 wrapper).

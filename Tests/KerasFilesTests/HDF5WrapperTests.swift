@@ -2,7 +2,8 @@ import Foundation
 import Tensor
 import TestSupport
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// The low-level HDF5 wrapper: attributes of every kind Keras uses, datasets, errors.
 final class HDF5WrapperTests: XCTestCase {

@@ -4,7 +4,8 @@ import Layers
 import Tensor
 import TestSupport
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// Hostile weights files (issue 11; Fuzz/README.md): impossible shapes, other element
 /// types, non-finite values, and HDF5 features that would make libhdf5 open other files or

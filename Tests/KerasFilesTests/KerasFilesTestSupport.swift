@@ -3,7 +3,8 @@ import Layers
 import Tensor
 import TestSupport
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// The reference fixtures' mini VGG (block widths 8,16,16,32,32, 64x64 input) and helpers.
 enum Mini {
@@ -52,7 +53,7 @@ func assertIdentical(_ a: [String: Tensor], _ b: [String: Tensor], _ what: Strin
 /// A fresh temporary directory, removed when the test ends.
 func temporaryDirectory(_ test: XCTestCase) throws -> URL {
     let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("rubble-zoo-\(UUID().uuidString)", isDirectory: true)
+        .appendingPathComponent("rubble-kerasfiles-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
     return url

@@ -1,6 +1,8 @@
 import Foundation
+import Inference
 import TestSupport
-@testable import Train
+@testable import Demo
+import Train
 import XCTest
 
 /// The demo's held-out test split, its reports and the choices made on validation only.
@@ -10,7 +12,7 @@ final class DemoRunTests: XCTestCase {
 
     private func demo() throws -> (result: DemoResult, options: DemoOptions) {
         if let shared = Self.shared { return shared }
-        let directory = TrainerTestData.temporaryDirectory()
+        let directory = DemoTestData.temporaryDirectory()
         let options = DemoOptions(directory: directory, images: 160, imageSize: 48, epochs: 4, batchSize: 16, seed: 2,
                                   progress: .silent)
         let run = (try Demo.run(options), options)

@@ -3,7 +3,8 @@ import Layers
 import Tensor
 import TestSupport
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// `KerasWeights.inspect` / `summary` (what `rubble inspect` prints), and a Keras 3 legacy
 /// `.h5` built from a fixture.

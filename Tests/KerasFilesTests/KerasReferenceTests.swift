@@ -3,7 +3,8 @@ import Layers
 import Tensor
 import TestSupport
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// The mini transfer models loaded from Keras' files reproduce Keras' outputs on `x_infer`.
 final class KerasReferenceTests: XCTestCase {

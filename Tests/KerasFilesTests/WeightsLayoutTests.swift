@@ -3,7 +3,8 @@ import Layers
 import Tensor
 import TestSupport
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// Every Keras-written weights file in the fixtures is recognised and loads, and layouts
 /// holding the same weights load to bit-identical tensors.

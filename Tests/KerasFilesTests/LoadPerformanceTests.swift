@@ -2,7 +2,8 @@ import Foundation
 import Layers
 import Tensor
 import XCTest
-@testable import Zoo
+import Zoo
+@testable import KerasFiles
 
 /// Opt-in (`RUBBLE_HEAVY=1`): export a full-size VGG19 no-top (20M parameters, 80 MB) and
 /// time loading it back. Target: under 1 s in release.

@@ -1,4 +1,6 @@
 import Foundation
+import Demo
+import KerasFiles
 import Layers
 import Tensor
 import TestSupport
@@ -19,7 +21,7 @@ final class DemoTests: XCTestCase {
     }
 
     func testTinyDemoLearnsAndWritesEverything() throws {
-        let directory = TrainerTestData.temporaryDirectory()
+        let directory = DemoTestData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try Demo.run(DemoOptions(directory: directory, images: 240, imageSize: 48, epochs: 8,
                                               batchSize: 16, seed: 1, progress: .silent))

@@ -1,9 +1,9 @@
 import Foundation
-import Tensor
 
 /// The bounds on what a file may make Rubble allocate, and the checks every tensor read from a
-/// file passes (hostile input: Fuzz/README.md): weights files (`KerasWeights.load` / `inspect` / `tensors`)
-/// and training checkpoints (`TrainingCheckpoint.read`).
+/// file passes (hostile input: Fuzz/README.md): weights files (KerasFiles' `KerasWeights.load` /
+/// `inspect` / `tensors`) and training checkpoints (Train's `TrainingCheckpoint.read`). It lives
+/// here, with `Shape`, so that both modules use one set of limits without depending on each other.
 ///
 /// A shape from a file is accepted only if its rank is at most `maximumRank` (8), every
 /// dimension is a non-negative number that fits in `Int`, the product of its dimensions (and of
@@ -26,7 +26,7 @@ public struct TensorLimits: Sendable, Equatable, CustomStringConvertible {
 
     public static let `default` = TensorLimits()
 
-    public var description: String { "tensors of at most \(Self.bytes(maximumTensorBytes))" }
+    public var description: String { "tensors of at most \(Self.describe(bytes: maximumTensorBytes))" }
 
     /// Why a shape from a file was refused.
     public enum ShapeProblem: Error, Equatable, Sendable, CustomStringConvertible {
@@ -52,8 +52,8 @@ public struct TensorLimits: Sendable, Equatable, CustomStringConvertible {
             case let .elementCountOverflow(dims):
                 return "the element count of \(Shape(dims)) overflows"
             case let .overBudget(dims, bytes, maximum):
-                return "\(Shape(dims)) takes \(TensorLimits.bytes(bytes)), more than the budget of "
-                    + "\(TensorLimits.bytes(maximum)) a tensor (TensorLimits.maximumTensorBytes)"
+                return "\(Shape(dims)) takes \(TensorLimits.describe(bytes: bytes)), more than the budget of "
+                    + "\(TensorLimits.describe(bytes: maximum)) a tensor (TensorLimits.maximumTensorBytes)"
             }
         }
     }
@@ -105,8 +105,8 @@ public struct TensorLimits: Sendable, Equatable, CustomStringConvertible {
         return (index, values[index])
     }
 
-    /// 4294967296 -> "4294967296 bytes (4 GiB)".
-    static func bytes(_ count: Int) -> String {
+    /// A byte count for error messages: 4294967296 -> "4294967296 bytes (4 GiB)".
+    public static func describe(bytes count: Int) -> String {
         let units = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
         for (size, unit) in units where count >= size {
             let value = Double(count) / Double(size)
