@@ -266,7 +266,7 @@ static int keras3(reader_walk *walk, hid_t group, int depth, int max_depth) {
 /* WeightsArchive.readMetadata. */
 static int metadata(reader_walk *walk, hid_t root) {
     static const char *texts[] = {"rubble_class_names", "rubble_architecture", "rubble_head", "rubble_preprocessing",
-                                  "rubble_resize", "rubble_positive_class"};
+                                  "rubble_resize", "rubble_positive_class", "rubble_alpha"};
     int error = 0;
     for (size_t i = 0; i < sizeof texts / sizeof *texts && !error; i++) scalar(walk, root, texts[i], &error);
     int type_class = 0;

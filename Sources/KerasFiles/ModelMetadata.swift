@@ -6,9 +6,10 @@
 /// |---|---|
 /// | `rubble_class_names` | class names in output order |
 /// | `rubble_input_size` | `[height, width, channels]` |
-/// | `rubble_architecture` | `vgg19`, `vgg16`, `baseline` (`Architecture.rawValue`) |
-/// | `rubble_head` | the head: units of the hidden Dense layer (`256`) |
-/// | `rubble_preprocessing` | `unit` (x/255) or `caffe` |
+/// | `rubble_architecture` | `vgg19`, `vgg16`, `baseline`, `resnet50`, `mobilenetv2`, `efficientnetb0` |
+/// | `rubble_head` | the head: units of the hidden Dense layer (`256`), or `gap` for the pooled head |
+/// | `rubble_alpha` | MobileNetV2's width multiplier (`0.35`), only for that architecture |
+/// | `rubble_preprocessing` | `unit` (x/255), `caffe`, `tf` (x/127.5-1) or `raw` (0-255) |
 /// | `rubble_resize` | `bilinear` or `nearest` |
 /// | `rubble_positive_class` | the class whose probability flags a photo (`damage`) |
 public struct ModelMetadata: Sendable, Equatable {
@@ -20,10 +21,12 @@ public struct ModelMetadata: Sendable, Equatable {
     public var preprocessing: String?
     public var resize: String?
     public var positiveClass: String?
+    /// MobileNetV2's width multiplier, as text (`"0.35"`).
+    public var alpha: String?
 
     public init(classNames: [String]? = nil, inputShape: [Int]? = nil, architecture: String? = nil,
                 head: String? = nil, preprocessing: String? = nil, resize: String? = nil,
-                positiveClass: String? = nil) {
+                positiveClass: String? = nil, alpha: String? = nil) {
         self.classNames = classNames
         self.inputShape = inputShape
         self.architecture = architecture
@@ -31,6 +34,7 @@ public struct ModelMetadata: Sendable, Equatable {
         self.preprocessing = preprocessing
         self.resize = resize
         self.positiveClass = positiveClass
+        self.alpha = alpha
     }
 
     public var isEmpty: Bool { self == ModelMetadata() }
@@ -49,6 +53,7 @@ public struct ModelMetadata: Sendable, Equatable {
         public static let preprocessing = "rubble_preprocessing"
         public static let resize = "rubble_resize"
         public static let positiveClass = "rubble_positive_class"
+        public static let alpha = "rubble_alpha"
     }
 
     /// The first value that cannot be right, with the attribute it came from.
@@ -59,6 +64,9 @@ public struct ModelMetadata: Sendable, Equatable {
                 return (Attribute.inputSize, "is \(shape); expected [height, width, channels] with sides in "
                             + "1...\(Self.maximumInputSize) and 1...4 channels")
             }
+        }
+        if let alpha, !(Double(alpha).map { $0 > 0 && $0.isFinite } ?? false) {
+            return (Attribute.alpha, "is '\(alpha.prefix(40))'; expected a positive number")
         }
         if let names = classNames {
             guard (1...Self.maximumClassCount).contains(names.count) else {

@@ -234,7 +234,7 @@ final class WeightsArchive {
             inputShape: try root.integers(Key.inputSize)?.map { Int(clamping: $0) },
             architecture: try root.string(Key.architecture), head: try root.string(Key.head),
             preprocessing: try root.string(Key.preprocessing), resize: try root.string(Key.resize),
-            positiveClass: try root.string(Key.positiveClass))
+            positiveClass: try root.string(Key.positiveClass), alpha: try root.string(Key.alpha))
         if let problem = metadata.problem() {
             throw WeightsError.invalidAttribute(file: file, attribute: problem.attribute, reason: problem.reason)
         }

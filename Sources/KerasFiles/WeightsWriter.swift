@@ -148,7 +148,7 @@ extension KerasWeights {
         if let input = metadata.inputShape { try root.setIntegers(Key.inputSize, input.map { Int64($0) }) }
         let texts = [(Key.architecture, metadata.architecture), (Key.head, metadata.head),
                      (Key.preprocessing, metadata.preprocessing), (Key.resize, metadata.resize),
-                     (Key.positiveClass, metadata.positiveClass)]
+                     (Key.positiveClass, metadata.positiveClass), (Key.alpha, metadata.alpha)]
         for case let (key, value?) in texts { try root.setString(key, value, utf8: true) }
     }
 }

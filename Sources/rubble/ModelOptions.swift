@@ -24,7 +24,7 @@ struct ModelOptions: ParsableArguments {
             transform: ClassifierHead.parseFlag)
     var head: ClassifierHead?
 
-    @Option(help: "MobileNetV2's width multiplier (default 1.0).")
+    @Option(help: "MobileNetV2's width multiplier (default: the weights file's, else 1.0).")
     var alpha: Double?
 
     @Option(help: "Keras weights file (.h5 or .weights.h5) holding the whole model.")
@@ -105,7 +105,12 @@ struct ModelOptions: ParsableArguments {
                                 flagName: "--resize", attribute: Key.resize, describe: \.rawValue, default: .bilinear)
         let classCount = try choose(classes, metadata.classNames?.count, flagName: "--classes",
                                     attribute: Key.classNames, describe: String.init, default: 2)
-        let backbone = BackboneOptions(alpha: alpha ?? 1.0,
+        let alpha = try choose(self.alpha, metadata.alpha.flatMap { Double($0) }, flagName: "--alpha",
+                               attribute: Key.alpha, describe: { String($0) }, default: 1.0)
+        if alpha != 1.0 && arch != .mobilenetv2 {
+            throw ValidationError("--alpha \(alpha) is MobileNetV2's width multiplier; \(arch.rawValue) has none")
+        }
+        let backbone = BackboneOptions(alpha: alpha,
                                        imageNetRescaling: try url.map { try KerasWeights.hasImageNetRescaling($0) } ?? false)
         let model = try arch.makeClassifier(imageSize: size, head: head, classes: classCount, freezeThrough: nil,
                                             backbone: backbone)

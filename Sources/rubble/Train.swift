@@ -281,7 +281,8 @@ struct TrainCommand: ParsableCommand {
             inputShape: [imageSize, imageSize, 3],
             saveWeights: KerasWeights.saver(metadata: ModelMetadata(
                 architecture: arch.rawValue, head: head.description, preprocessing: preprocess.rawValue,
-                resize: resize.rawValue, positiveClass: classNames[positiveIndex])))
+                resize: resize.rawValue, positiveClass: classNames[positiveIndex],
+                alpha: arch == .mobilenetv2 ? String(alpha) : nil)))
         let trainer = Trainer(model: model, optimizer: optimizer, configuration: configuration)
         if resume {
             try trainer.restoreCheckpoint(from: checkpointDirectory)
