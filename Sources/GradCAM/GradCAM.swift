@@ -43,7 +43,7 @@ public struct GradCAM {
     /// (the paper's side-by-side figures). The prefix runs once.
     public func explainEveryClass(_ input: Tensor, options: GradCAMOptions = GradCAMOptions()) throws -> [GradCAMResult] {
         let state = try checkedActivation(input)
-        let activation = state.value(split.index)
+        let activation = try state.value(split.index)
         let classes = try split.withFrozenSuffix {
             try withoutGradients { try split.logits(from: state, activation: activation) }
         }.shape[1]
@@ -73,7 +73,7 @@ public struct GradCAM {
 
     /// One suffix pass and one backward pass for a target per image.
     private func explainOne(state: PlanState, target: GradCAMTarget, options: GradCAMOptions) throws -> GradCAMResult {
-        let activation = state.value(split.index).detached
+        let activation = try state.value(split.index).detached
         let batch = activation.shape[0]
         let tapped = activation.requiringGradient()
         let logits = try split.logits(from: state, activation: tapped)

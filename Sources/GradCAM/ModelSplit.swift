@@ -53,7 +53,7 @@ struct ModelSplit {
     /// (`state.value(index)`) and the values the suffix still needs.
     func activation(_ input: Tensor) throws -> PlanState {
         let state = try withoutGradients { try plan.advance(plan.start(input), through: index, training: false) }
-        let output = state.value(index)
+        let output = try state.value(index)
         guard output.rank == 4 else { throw GradCAMError.notSpatial(layer: layerName, outputShape: output.shape) }
         return state
     }

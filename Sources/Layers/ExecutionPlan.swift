@@ -97,7 +97,9 @@ public struct ExecutionPlan {
     /// needed after `end` (always including `end`'s own). With `logits`, the model's output
     /// step, if reached, gives its pre-softmax value.
     public func advance(_ state: PlanState, through end: Int, training: Bool, logits: Bool = false) throws -> PlanState {
-        precondition(end >= state.position && end < steps.count, "advance to \(end) from \(state.position)")
+        guard end >= state.position, end < steps.count else {
+            throw LayerError.valueNotKept(index: end, position: state.position)
+        }
         var values = state.values
         var position = state.position
         while position < end {
@@ -152,9 +154,10 @@ public struct PlanState {
         self.values = values
     }
 
-    /// The value made by step `index` (or the input, `ExecutionPlan.inputValue`).
-    public func value(_ index: Int) -> Tensor {
-        guard let value = values[index] else { preconditionFailure("value #\(index) was not kept") }
+    /// The value made by step `index` (or the input, `ExecutionPlan.inputValue`); throws
+    /// `LayerError.valueNotKept` for one this state does not hold.
+    public func value(_ index: Int) throws -> Tensor {
+        guard let value = values[index] else { throw LayerError.valueNotKept(index: index, position: position) }
         return value
     }
 }

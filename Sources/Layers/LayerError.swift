@@ -19,6 +19,9 @@ public enum LayerError: Error, CustomStringConvertible, Equatable {
     case unsupportedContainer(layer: String, type: String)
     /// A graph node names an input that is not an earlier node.
     case unknownInput(node: String, input: String)
+    /// A plan run was asked for value `index`, which its state (after step `position`) does
+    /// not hold or cannot reach.
+    case valueNotKept(index: Int, position: Int)
 
     public var description: String {
         switch self {
@@ -36,6 +39,8 @@ public enum LayerError: Error, CustomStringConvertible, Equatable {
             return "layer '\(layer)': takes \(expected) input\(expected == "1" ? "" : "s"), got \(got)"
         case let .unsupportedContainer(layer, type):
             return "layer '\(layer)' is a container of type \(type), which the executor cannot run (use Sequential or Graph)"
+        case let .valueNotKept(index, position):
+            return "execution plan: value #\(index) is not available from a state after step #\(position)"
         case let .unknownInput(node, input):
             return "graph node '\(node)' takes input '\(input)', which is not the graph's input or an earlier node"
         }
