@@ -115,7 +115,7 @@ extension Tensor {
     /// `f` over the broadcast of `a` and `b`, whatever their shapes (the general path of `zip`).
     @inline(__always)
     static func broadcastZip(_ a: Tensor, _ b: Tensor, into out: Tensor,
-                             _ f: @escaping (Float, Float) -> Float) {
+                             _ f: (Float, Float) -> Float) {
         let layout = BroadcastLayout(output: out.shape, a.shape, b.shape)
         let inner = layout.dims[layout.dims.count - 1]
         let innerA = layout.stridesA[layout.dims.count - 1], innerB = layout.stridesB[layout.dims.count - 1]

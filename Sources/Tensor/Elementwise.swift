@@ -8,7 +8,7 @@ extension Tensor {
     @usableFromInline static let elementwiseGrain = 1 << 15
 
     @inline(__always)
-    static func map(_ x: Tensor, _ f: @escaping (Float) -> Float) -> Tensor {
+    static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
         let out = Tensor.uninitialized(x.shape)
         let src = UncheckedSendable(x.storage.base), dst = UncheckedSendable(out.storage.base)
         Parallel.forEachRange(x.count, grain: elementwiseGrain) { range in
@@ -29,7 +29,7 @@ extension Tensor {
     /// single element; one side's shape a suffix of the other's (a bias `[c]` against
     /// `[b, h, w, c]`: a period). Anything else takes the strided loop of `broadcastZip`.
     @inline(__always)
-    static func zip(_ a: Tensor, _ b: Tensor, _ op: String, _ f: @escaping (Float, Float) -> Float) -> Tensor {
+    static func zip(_ a: Tensor, _ b: Tensor, _ op: String, _ f: (Float, Float) -> Float) -> Tensor {
         let shape = a.shape == b.shape ? a.shape : broadcastShape(a.shape, b.shape, op)
         let out = Tensor.uninitialized(shape)
         let pa = UncheckedSendable(a.storage.base), pb = UncheckedSendable(b.storage.base)
