@@ -32,7 +32,7 @@ struct Inspect: ParsableCommand {
     func validate() throws {
         guard (file == nil) != (arch == nil) else { throw ValidationError("give a weights file or --arch, not both or neither") }
         if let arch { try ModelOptions.validateImageSize(imageSize, arch: arch) }
-        guard alpha > 0, alpha.isFinite else { throw ValidationError("--alpha must be a positive number, got \(alpha)") }
+        try ModelOptions.validateAlpha(alpha)
     }
 
     func run() throws {

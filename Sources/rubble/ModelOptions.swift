@@ -46,7 +46,7 @@ struct ModelOptions: ParsableArguments {
     var classes: Int?
 
     func validate() throws {
-        if let alpha, !(alpha > 0 && alpha.isFinite) { throw ValidationError("--alpha must be a positive number, got \(alpha)") }
+        if let alpha { try Self.validateAlpha(alpha) }
         if let classes, classes < 1 { throw ValidationError("--classes must be >= 1, got \(classes)") }
         if let imageSize { try Self.validateImageSize(imageSize, arch: arch) }
         switch (weights, randomWeights) {
@@ -58,6 +58,11 @@ struct ModelOptions: ParsableArguments {
         default:
             break
         }
+    }
+
+    /// `--alpha`: MobileNetV2's width multiplier, a positive finite number.
+    static func validateAlpha(_ alpha: Double) throws {
+        guard alpha > 0, alpha.isFinite else { throw ValidationError("--alpha must be a positive number, got \(alpha)") }
     }
 
     /// `--image-size` within what every architecture (or `arch`, when known) can take.

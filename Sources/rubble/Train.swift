@@ -155,7 +155,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(flag) must be >= 1, got \(value)")
         }
         try ModelOptions.validateImageSize(imageSize, arch: arch)
-        guard alpha > 0, alpha.isFinite else { throw ValidationError("--alpha must be a positive number, got \(alpha)") }
+        try ModelOptions.validateAlpha(alpha)
         if alpha != 1.0 && arch != .mobilenetv2 { throw ValidationError("--alpha is MobileNetV2's: give it with --arch mobilenetv2") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
         if let dropout, !(dropout >= 0 && dropout < 1) {

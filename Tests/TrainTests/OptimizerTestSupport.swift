@@ -113,3 +113,44 @@ enum Reference {
         return history
     }
 }
+
+/// What `snapshotRoundTrip` saw: the snapshot after two steps, the original's parameters
+/// after four, and their copies after `resumed` (restored from the snapshot) took steps 3-4.
+struct SnapshotRoundTrip {
+    let snapshot: OptimizerSnapshot
+    let a: Parameter, b: Parameter
+    let copies: [Parameter]
+    /// `resumed`'s iteration count, learning rate and scheduled rate right after the restore.
+    let iterationsAfterRestore: Int
+    let learningRateAfterRestore: Float
+    let currentLearningRateAfterRestore: Float
+}
+
+/// Two steps of `original` on two parameters, a snapshot, two more steps; then `resumed`
+/// (its learning rate set to a wrong value first, which the snapshot overwrites) is restored
+/// onto copies of the parameters as they were at the snapshot and takes the same two steps.
+func snapshotRoundTrip(_ original: any Optimizer, resumed: any Optimizer) throws -> SnapshotRoundTrip {
+    let gradients: [[Float]] = [[0.2, -1.5, 0.03, 1], [0.1, 0.4, -0.02, -1], [-0.3, -0.8, 0.05, 0.5],
+                                [0.7, 0.1, -0.04, 0.2]]
+    let a = Parameter(name: "a", value: Tensor([0.5, -0.25], shape: [2]))
+    let b = Parameter(name: "b", value: Tensor([0.1, 2], shape: [1, 2]))
+    func step(_ optimizer: any Optimizer, _ parameters: [Parameter], _ g: [Float]) {
+        setGradient(parameters[0], Array(g[0..<2]))
+        setGradient(parameters[1], Array(g[2..<4]))
+        optimizer.step(parameters)
+    }
+    step(original, [a, b], gradients[0])
+    step(original, [a, b], gradients[1])
+    let snapshot = original.snapshot(of: [a, b])
+    let copies = [Parameter(name: "a", value: a.value), Parameter(name: "b", value: b.value)]
+    step(original, [a, b], gradients[2])
+    step(original, [a, b], gradients[3])
+
+    resumed.learningRate = 123  // overwritten by the snapshot
+    try resumed.restore(snapshot, for: copies)
+    let iterations = resumed.iterations, rate = resumed.learningRate, current = resumed.currentLearningRate
+    step(resumed, copies, gradients[2])
+    step(resumed, copies, gradients[3])
+    return SnapshotRoundTrip(snapshot: snapshot, a: a, b: b, copies: copies, iterationsAfterRestore: iterations,
+                             learningRateAfterRestore: rate, currentLearningRateAfterRestore: current)
+}
