@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "KernelBench", targets: ["KernelBench"]),
         .library(name: "Screening", targets: ["Screening"]),
         .library(name: "Demo", targets: ["Demo"]),
+        .library(name: "HuggingFaceFiles", targets: ["HuggingFaceFiles"]),
+        .library(name: "Segmentation", targets: ["Segmentation"]),
         .executable(name: "rubble", targets: ["rubble"]),
     ],
     dependencies: [
@@ -54,6 +56,10 @@ let package = Package(
         .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "GradCAM", "AtomicFiles"]),
         // `rubble demo`: synthetic scenes, the baseline CNN trained, evaluated and saved as Keras files.
         .target(name: "Demo", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Train", "Zoo", "KerasFiles"]),
+        // Hugging Face model folders: safetensors in and out, config.json and preprocessor_config.json.
+        .target(name: "HuggingFaceFiles", dependencies: ["Tensor", "AtomicFiles"]),
+        // Damage severity by semantic segmentation: SegFormer, per-pixel training, metrics, the severity score.
+        .target(name: "Segmentation", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles", "AtomicFiles"]),
         // The conv and sgemm cases timed by `rubble bench` and by the `Benchmarks/` suites.
         .target(name: "KernelBench", dependencies: ["Tensor", "Layers"]),
         .executableTarget(
@@ -78,6 +84,9 @@ let package = Package(
         .testTarget(name: "ScreeningTests", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Zoo", "KerasFiles", "GradCAM", "Screening", "TestSupport"]),
         // ResNet50, MobileNetV2 and EfficientNet against tf_keras: inference, Grad-CAM, training steps.
         .testTarget(name: "BackboneTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "GradCAM", "TestSupport"]),
+        .testTarget(name: "HuggingFaceFilesTests", dependencies: ["Tensor", "HuggingFaceFiles", "TestSupport"]),
+        // SegFormer against transformers + PyTorch: stage outputs, logits, losses, one SGD and one AdamW step.
+        .testTarget(name: "SegmentationTests", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles", "Segmentation", "TestSupport"]),
         .testTarget(name: "GradCAMTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "GradCAM", "TestSupport"]),
     ]
 )
