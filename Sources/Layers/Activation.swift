@@ -3,6 +3,8 @@ import Tensor
 /// The activations Keras layers take as an argument (`activation="swish"`).
 public enum Activation: String, Sendable, CaseIterable {
     case linear, relu, softmax, sigmoid, swish
+    /// The exact (erf) GELU of PyTorch and Hugging Face's `hidden_act: gelu`.
+    case gelu
 
     public func apply(_ x: Tensor) -> Tensor {
         switch self {
@@ -11,6 +13,7 @@ public enum Activation: String, Sendable, CaseIterable {
         case .softmax: return x.softmax()
         case .sigmoid: return x.sigmoid()
         case .swish: return x.swish()
+        case .gelu: return x.gelu()
         }
     }
 }

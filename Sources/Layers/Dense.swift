@@ -22,16 +22,17 @@ public final class Dense: SoftmaxOutputLayer {
     public var outputSize: Int { kernel.shape[1] }
     public var parameters: [Parameter] { [kernel, bias] }
 
-    /// `[batch, in]` -> `[batch, out]`
+    /// `[batch, in]` -> `[batch, out]`; any leading axes are kept (`[batch, tokens, in]` ->
+    /// `[batch, tokens, out]`, as Keras' and PyTorch's dense layers apply to the last axis).
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         activation.apply(try preActivation(input))
     }
 
     public func outputShape(for inputs: [Shape]) throws -> Shape {
-        guard inputs.count == 1, inputs[0].rank == 2, inputs[0][1] == inputSize else {
-            throw LayerError.shapeMismatch(layer: name, expected: "[batch, \(inputSize)]", got: inputs.first ?? [])
+        guard inputs.count == 1, inputs[0].rank >= 2, inputs[0].dims.last == inputSize else {
+            throw LayerError.shapeMismatch(layer: name, expected: "[batch, ..., \(inputSize)]", got: inputs.first ?? [])
         }
-        return [inputs[0][0], outputSize]
+        return Shape(inputs[0].dims.dropLast() + [outputSize])
     }
 
     /// The pre-activation for a softmax layer, else the output itself.
@@ -41,9 +42,12 @@ public final class Dense: SoftmaxOutputLayer {
 
     /// `x · kernel + bias`, before the activation (the logits of a softmax layer).
     public func preActivation(_ input: Tensor) throws -> Tensor {
-        guard input.rank == 2, input.shape[1] == inputSize else {
-            throw LayerError.shapeMismatch(layer: name, expected: "[batch, \(inputSize)]", got: input.shape)
+        guard input.rank >= 2, input.shape.dims.last == inputSize else {
+            throw LayerError.shapeMismatch(layer: name, expected: "[batch, ..., \(inputSize)]", got: input.shape)
         }
-        return Tensor.matmul(input, kernel.tracked) + bias.tracked
+        guard input.rank > 2 else { return Tensor.matmul(input, kernel.tracked) + bias.tracked }
+        let rows = input.count / inputSize
+        let product = Tensor.matmul(input.reshaped([rows, inputSize]), kernel.tracked) + bias.tracked
+        return product.reshaped(Shape(input.shape.dims.dropLast() + [outputSize]))
     }
 }

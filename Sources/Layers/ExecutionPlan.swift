@@ -27,8 +27,9 @@ public struct ExecutionPlan {
     /// For each value (index + 1), the last step that reads it (`Int.max` for the output).
     let lastUse: [Int]
 
-    /// Throws `LayerError.unsupportedContainer` for a container other than `Sequential` or
-    /// `Graph` (its children might not run in order), never flattening it silently.
+    /// Throws `LayerError.unsupportedContainer` for a container other than `Sequential`, `Graph`
+    /// or a `CompositeLayer` (which runs as one step): its children might not run in order, so it
+    /// is never flattened silently.
     public init(_ model: any Layer) throws {
         var steps: [Step] = []
         var names: [String: Int] = [:]
@@ -49,6 +50,9 @@ public struct ExecutionPlan {
                     values[node.layer.name] = try compile(node.layer, node.inputs.map { values[$0]! })
                 }
                 result = values[graph.outputName]!
+            case let composite as any CompositeLayer:
+                steps.append(Step(layer: composite, inputs: inputs))
+                result = steps.count - 1
             case let container as any LayerContainer:
                 throw LayerError.unsupportedContainer(layer: container.name, type: String(describing: type(of: container)))
             default:

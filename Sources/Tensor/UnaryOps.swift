@@ -68,6 +68,22 @@ extension Tensor {
         }
     }
 
+    /// GELU in its exact form, `x Φ(x) = x (1 + erf(x / √2)) / 2` (PyTorch's `gelu`, Hugging Face's
+    /// `hidden_act: gelu`; not the tanh approximation). Gradient `g (Φ(x) + x φ(x))`.
+    public func gelu() -> Tensor {
+        let x = detached
+        return Tensor.map(self) { Tensor.geluValue($0) }.recordingGradient(from: self) { grad in
+            Tensor.zip(grad, x, "gelu'") { g, x in
+                let cdf = 0.5 * (1 + Foundation.erf(x * Float(0.5.squareRoot())))
+                let pdf = Foundation.exp(-0.5 * x * x) * Float(1 / (2 * Double.pi).squareRoot())
+                return g * (cdf + x * pdf)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func geluValue(_ x: Float) -> Float { 0.5 * x * (1 + Foundation.erf(x * Float(0.5.squareRoot()))) }
+
     /// `1 / (1 + e⁻ˣ)` through `eˣ / (1 + eˣ)` for negative `x`, so `exp` never overflows.
     @inline(__always)
     static func logistic(_ x: Float) -> Float {

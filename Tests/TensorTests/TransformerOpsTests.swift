@@ -1,0 +1,121 @@
+import Foundation
+import TestSupport
+import XCTest
+@testable import Tensor
+
+/// The ops SegFormer and Depth Anything need: GELU, LayerNorm, permute, batched matmul,
+/// multi-head attention and bilinear resizing, each against values worked out independently
+/// and against finite differences.
+final class TransformerOpsTests: XCTestCase {
+    private func random(_ shape: Shape, seed: UInt64, scale: Float = 1) -> Tensor {
+        var rng = SeededGenerator(seed: seed)
+        return Tensor.uniform(shape, low: -scale, high: scale, using: &rng)
+    }
+
+    func testGELUIsTheErfForm() {
+        let x = Tensor([-3, -1, -0.5, 0, 0.5, 1, 3], shape: [7])
+        // PyTorch: torch.nn.functional.gelu(x) (approximate="none").
+        let expected: [Float] = [-0.0040496, -0.15865526, -0.15426877, 0, 0.34573123, 0.8413447, 2.9959502]
+        for (value, reference) in zip(x.gelu().scalars, expected) { XCTAssertEqual(value, reference, accuracy: 2e-6) }
+        assertGradientError(GradientCheck.maxRelativeError(at: random([3, 5], seed: 1, scale: 3), epsilon: 1e-3) {
+            GradientCheck.projected($0.gelu())
+        }, "gelu")
+    }
+
+    func testLayerNormMatchesTheFormula() {
+        let x = Tensor([1, 2, 3, 4, -1, 0, 0, 1], shape: [2, 4])
+        let gamma = Tensor([1, 2, 0.5, -1], shape: [4]), beta = Tensor([0, 0.1, 0.2, 0.3], shape: [4])
+        let y = x.layerNormalized(gamma: gamma, beta: beta, epsilon: 1e-5).scalars
+        for row in 0..<2 {
+            let values = Array(x.scalars[(row * 4)..<(row * 4 + 4)]).map(Double.init)
+            let mean = values.reduce(0, +) / 4
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4
+            for j in 0..<4 {
+                let expected = (values[j] - mean) / (variance + 1e-5).squareRoot() * Double(gamma.scalars[j]) + Double(beta.scalars[j])
+                XCTAssertEqual(Double(y[row * 4 + j]), expected, accuracy: 1e-6)
+            }
+        }
+    }
+
+    func testLayerNormGradients() {
+        let x = random([2, 3, 6], seed: 2, scale: 2), gamma = random([6], seed: 3), beta = random([6], seed: 4)
+        let errors = GradientCheck.errors(at: [x, gamma, beta], epsilon: 1e-2) { v in
+            GradientCheck.projected(v[0].layerNormalized(gamma: v[1], beta: v[2], epsilon: 1e-5))
+        }
+        for (error, what) in zip(errors, ["x", "gamma", "beta"]) { assertGradientError(error, "layer norm d\(what)") }
+    }
+
+    func testPermuteMovesEveryElementAndInverts() {
+        let x = Tensor((0..<24).map(Float.init), shape: [2, 3, 4])
+        let y = x.permuted([2, 0, 1])
+        XCTAssertEqual(y.shape, [4, 2, 3])
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 {
+            XCTAssertEqual(y.scalars[k * 6 + i * 3 + j], x.scalars[i * 12 + j * 4 + k])
+        } } }
+        XCTAssertEqual(y.permuted([1, 2, 0]).scalars, x.scalars)
+        assertGradientError(GradientCheck.maxRelativeError(at: random([2, 3, 4, 2], seed: 5)) {
+            GradientCheck.projected($0.permuted([0, 2, 1, 3]))
+        }, "permute")
+    }
+
+    func testBatchedMatmulEqualsPerMatrixProducts() {
+        let a = random([2, 3, 4, 5], seed: 6), b = random([2, 3, 5, 2], seed: 7)
+        let c = Tensor.batchedMatmul(a, b)
+        XCTAssertEqual(c.shape, [2, 3, 4, 2])
+        for item in 0..<6 {
+            for i in 0..<4 { for j in 0..<2 {
+                var sum: Float = 0
+                for k in 0..<5 { sum += a.scalars[item * 20 + i * 5 + k] * b.scalars[item * 10 + k * 2 + j] }
+                XCTAssertEqual(c.scalars[item * 8 + i * 2 + j], sum, accuracy: 1e-5)
+            } }
+        }
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let left = ta ? random([2, 5, 4], seed: 8) : random([2, 4, 5], seed: 8)
+            let right = tb ? random([2, 3, 5], seed: 9) : random([2, 5, 3], seed: 9)
+            assertGradientError(GradientCheck.maxRelativeError(at: [left, right]) {
+                GradientCheck.projected(Tensor.batchedMatmul($0[0], $0[1], transposeA: ta, transposeB: tb))
+            }, "batched matmul transposeA \(ta) transposeB \(tb)")
+        }
+    }
+
+    /// Attention through reshapes, permutes, batched matmuls and softmax, the way PyTorch writes it.
+    private func referenceAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int) -> Tensor {
+        let (b, n, c) = (q.shape[0], q.shape[1], q.shape[2]), m = k.shape[1], d = c / heads
+        let split = { (t: Tensor, length: Int) in t.reshaped([b, length, heads, d]).permuted([0, 2, 1, 3]) }
+        let scores = Tensor.batchedMatmul(split(q, n), split(k, m), transposeB: true) * (1 / Float(d).squareRoot())
+        let context = Tensor.batchedMatmul(scores.softmax(), split(v, m))
+        return context.permuted([0, 2, 1, 3]).reshaped([b, n, c])
+    }
+
+    func testMultiHeadAttentionEqualsTheUnfusedComposition() {
+        let q = random([2, 7, 6], seed: 10, scale: 2), k = random([2, 5, 6], seed: 11, scale: 2), v = random([2, 5, 6], seed: 12)
+        let fused = Tensor.multiHeadAttention(query: q, key: k, value: v, heads: 3)
+        XCTAssertLessThan(fused.maxAbsDifference(referenceAttention(q, k, v, heads: 3)), 1e-6)
+        let errors = GradientCheck.errors(at: [q, k, v], epsilon: 1e-2) { x in
+            GradientCheck.projected(Tensor.multiHeadAttention(query: x[0], key: x[1], value: x[2], heads: 3))
+        }
+        for (error, what) in zip(errors, ["query", "key", "value"]) { assertGradientError(error, "attention d\(what)") }
+    }
+
+    func testBilinearResizeFollowsPyTorch() {
+        // torch.nn.functional.interpolate(arange(4.).view(1,1,1,4), size=(1,6), mode="bilinear", align_corners=False)
+        let row = Tensor([0, 1, 2, 3], shape: [1, 1, 4, 1])
+        let up = row.resizedBilinear(height: 1, width: 6, alignCorners: false).scalars
+        for (value, expected) in zip(up, [0, 0.5, 1.1666666, 1.8333333, 2.5, 3] as [Float]) {
+            XCTAssertEqual(value, expected, accuracy: 1e-6)
+        }
+        // align_corners=True: exact endpoints, evenly spaced.
+        let aligned = row.resizedBilinear(height: 1, width: 7, alignCorners: true).scalars
+        for (value, expected) in zip(aligned, [0, 0.5, 1, 1.5, 2, 2.5, 3] as [Float]) { XCTAssertEqual(value, expected, accuracy: 1e-6) }
+        // Shrinking 4 -> 2 without antialiasing samples between pixels 0,1 and 2,3.
+        let down = row.resizedBilinear(height: 1, width: 2, alignCorners: false).scalars
+        XCTAssertEqual(down, [0.5, 2.5])
+        for alignCorners in [false, true] {
+            for (h, w) in [(7, 5), (2, 3)] {
+                assertGradientError(GradientCheck.maxRelativeError(at: random([2, 3, 4, 3], seed: 13)) {
+                    GradientCheck.projected($0.resizedBilinear(height: h, width: w, alignCorners: alignCorners))
+                }, "bilinear \(h)x\(w) alignCorners \(alignCorners)")
+            }
+        }
+    }
+}
