@@ -47,7 +47,8 @@ public final class Adam: Optimizer, SlotOptimizer {
 
     func update(_ parameter: Parameter, gradient: Tensor, state: SlotBuffers, learningRate: Float) {
         rule.apply(parameter, gradient: gradient, state: state,
-                   alpha: rule.correctedRate(learningRate, iterations: iterations), decay: nil)
+                   alpha: rule.correctedRate(learningRate, iterations: iterations),
+                   epsilon: rule.stepEpsilon(iterations: iterations), decay: nil)
     }
 }
 
@@ -89,17 +90,21 @@ public final class AdamW: Optimizer, SlotOptimizer {
     public var epsilon: Float { rule.epsilon }
     /// Use the running maximum of `v` (AMSGrad).
     public var amsgrad: Bool { rule.amsgrad }
-    let rule: AdamRule
+    /// Where `epsilon` enters the denominator.
+    public var epsilonPlacement: AdamEpsilonPlacement { rule.epsilonPlacement }
+    var rule: AdamRule
     let slots: OptimizerSlots
 
     /// Keras 3's defaults: lr 1e-3, weight decay 0.004, beta1 0.9, beta2 0.999, epsilon 1e-7,
     /// no AMSGrad; no schedule. The weight decay must be finite and >= 0 (0 is plain `Adam`).
     public init(learningRate: Float = 1e-3, weightDecay: Float = 0.004, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-7, amsgrad: Bool = false, schedule: (any LearningRateSchedule)? = nil) throws {
+                epsilon: Float = 1e-7, epsilonPlacement: AdamEpsilonPlacement = .keras, amsgrad: Bool = false,
+                schedule: (any LearningRateSchedule)? = nil) throws {
         let check = HyperparameterCheck(optimizer: "AdamW")
         try check.nonNegative("learning rate", learningRate)
         try check.nonNegative("weight decay", weightDecay)
         rule = try AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad, check: check)
+        rule.epsilonPlacement = epsilonPlacement
         self.learningRate = learningRate
         self.weightDecay = weightDecay
         learningRateSchedule = schedule
@@ -114,13 +119,24 @@ public final class AdamW: Optimizer, SlotOptimizer {
     func update(_ parameter: Parameter, gradient: Tensor, state: SlotBuffers, learningRate: Float) {
         rule.apply(parameter, gradient: gradient, state: state,
                    alpha: rule.correctedRate(learningRate, iterations: iterations),
+                   epsilon: rule.stepEpsilon(iterations: iterations),
                    decay: weightDecay == 0 ? nil : (weightDecay, learningRate))
     }
+}
+
+/// Where Adam's epsilon enters the denominator.
+public enum AdamEpsilonPlacement: String, Sendable, Equatable {
+    /// Keras: `m̂ / (sqrt(v) · c + epsilon)` with the bias correction folded into the step size.
+    case keras
+    /// PyTorch (`torch.optim.Adam`/`AdamW`): `m̂ / (sqrt(v̂) + epsilon)`, epsilon added after the
+    /// second moment's bias correction (SegFormer's recipe uses it with epsilon 1e-8).
+    case pytorch
 }
 
 /// The Adam update both `Adam` and `AdamW` use.
 struct AdamRule {
     let beta1: Float, beta2: Float, epsilon: Float, amsgrad: Bool
+    var epsilonPlacement: AdamEpsilonPlacement = .keras
 
     init(beta1: Float, beta2: Float, epsilon: Float, amsgrad: Bool, check: HyperparameterCheck) throws {
         try check.unitInterval("beta1", beta1)
@@ -142,10 +158,20 @@ struct AdamRule {
         return Float(Double(lr) * (1 - b2Power).squareRoot() / (1 - b1Power))
     }
 
+    /// The epsilon added to `sqrt(v)` at step `t = iterations + 1`: PyTorch's, added to
+    /// `sqrt(v̂) = sqrt(v) / sqrt(1 - beta2^t)`, is `epsilon · sqrt(1 - beta2^t)` on that scale.
+    func stepEpsilon(iterations: Int) -> Float {
+        switch epsilonPlacement {
+        case .keras: return epsilon
+        case .pytorch:
+            return Float(Double(epsilon) * (1 - Foundation.pow(Double(beta2), Double(iterations + 1))).squareRoot())
+        }
+    }
+
     /// One parameter's step; `decay` (weight decay, learning rate) first shrinks the weights.
-    func apply(_ parameter: Parameter, gradient: Tensor, state: SlotBuffers, alpha: Float,
+    func apply(_ parameter: Parameter, gradient: Tensor, state: SlotBuffers, alpha: Float, epsilon eps: Float,
                decay: (weightDecay: Float, learningRate: Float)?) {
-        let oneMinusB1 = 1 - beta1, oneMinusB2 = 1 - beta2, eps = epsilon
+        let oneMinusB1 = 1 - beta1, oneMinusB2 = 1 - beta2
         let m = state[0], v = state[1]
         let vHat: UnsafeMutablePointer<Float>? = amsgrad ? state[2] : nil
         // Decoupled weight decay, in the same pass: w - w * wd * lr (Keras' expression), before

@@ -1,0 +1,38 @@
+import Foundation
+
+/// What can go wrong building, loading, training or scoring a segmentation model: each case names
+/// the value and, where there is one, the file.
+public enum SegmentationError: Error, Equatable, CustomStringConvertible {
+    /// The labels do not cover the logits' pixels.
+    case labelShape(expected: String, got: Int)
+    /// A class index beyond the model's classes (other than the ignore index).
+    case labelOutOfRange(value: Int, classes: Int, file: String?)
+    /// Class weights of the wrong count, negative or not finite.
+    case invalidClassWeights([Float], classes: Int)
+    /// Every pixel of the batch is ignored: there is nothing to learn from.
+    case noLabelledPixels
+    /// A tensor the model needs is not in the weights file.
+    case missingTensor(name: String, file: String)
+    /// A tensor of the file has another shape than the configuration implies.
+    case tensorShape(name: String, file: String, expected: [Int], got: [Int])
+    /// Tensors in the file that no layer of the model reads.
+    case unexpectedTensors(names: [String], file: String)
+    /// Weights or outputs that are not finite numbers.
+    case notFinite(what: String)
+
+    public var description: String {
+        switch self {
+        case let .labelShape(expected, got): return "labels: expected \(expected), got \(got) values"
+        case let .labelOutOfRange(value, classes, file):
+            return "\(file.map { "\($0): " } ?? "")class index \(value) is not one of the model's \(classes) classes (0...\(classes - 1)) or the ignore index 255"
+        case let .invalidClassWeights(weights, classes):
+            return "class weights \(weights): need \(classes) finite values >= 0, one per class"
+        case .noLabelledPixels: return "every pixel of the batch has the ignore label: there is no loss to train on"
+        case let .missingTensor(name, file): return "\(file): tensor \(name) is missing"
+        case let .tensorShape(name, file, expected, got): return "\(file): tensor \(name) has shape \(got), the configuration needs \(expected)"
+        case let .unexpectedTensors(names, file):
+            return "\(file): \(names.count) tensor(s) that this SegFormer does not use, e.g. \(names.prefix(3).joined(separator: ", "))"
+        case let .notFinite(what): return "\(what) is not finite (NaN or infinity)"
+        }
+    }
+}
