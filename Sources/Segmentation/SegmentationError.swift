@@ -11,10 +11,6 @@ public enum SegmentationError: Error, Equatable, CustomStringConvertible {
     case invalidClassWeights([Float], classes: Int)
     /// Every pixel of the batch is ignored: there is nothing to learn from.
     case noLabelledPixels
-    /// A tensor the model needs is not in the weights file.
-    case missingTensor(name: String, file: String)
-    /// A tensor of the file has another shape than the configuration implies.
-    case tensorShape(name: String, file: String, expected: [Int], got: [Int])
     /// Tensors in the file that no layer of the model reads.
     case unexpectedTensors(names: [String], file: String)
     /// Weights or outputs that are not finite numbers.
@@ -28,8 +24,6 @@ public enum SegmentationError: Error, Equatable, CustomStringConvertible {
         case let .invalidClassWeights(weights, classes):
             return "class weights \(weights): need \(classes) finite values >= 0, one per class"
         case .noLabelledPixels: return "every pixel of the batch has the ignore label: there is no loss to train on"
-        case let .missingTensor(name, file): return "\(file): tensor \(name) is missing"
-        case let .tensorShape(name, file, expected, got): return "\(file): tensor \(name) has shape \(got), the configuration needs \(expected)"
         case let .unexpectedTensors(names, file):
             return "\(file): \(names.count) tensor(s) that this SegFormer does not use, e.g. \(names.prefix(3).joined(separator: ", "))"
         case let .notFinite(what): return "\(what) is not finite (NaN or infinity)"

@@ -36,13 +36,13 @@ public enum SegformerFolder {
             let isNewHead = heads == .newHead && tensor.name.hasPrefix("decode_head.")
             guard file.contains(tensor.name) else {
                 if isNewHead { continue }
-                throw SegmentationError.missingTensor(name: tensor.name, file: path)
+                throw HuggingFaceError.missingTensor(name: tensor.name, file: path)
             }
             used.insert(tensor.name)
             let stored = try file.shape(of: tensor.name)
             guard stored == expected else {
                 if isNewHead && tensor.name.hasPrefix("decode_head.classifier.") { continue }
-                throw SegmentationError.tensorShape(name: tensor.name, file: path, expected: expected, got: stored)
+                throw HuggingFaceError.shapeMismatch(name: tensor.name, file: path, expected: expected, got: stored)
             }
             let value = tensor.layout.fromTorch(try file.floatTensor(tensor.name, expectedShape: expected))
             guard value.isFinite else { throw SegmentationError.notFinite(what: "\(path): tensor \(tensor.name)") }
