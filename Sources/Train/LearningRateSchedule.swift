@@ -165,3 +165,42 @@ public struct StepDecay: LearningRateSchedule, Equatable, CustomStringConvertibl
         "StepDecay(initialLearningRate: \(initialLearningRate), stepSize: \(stepSize), gamma: \(gamma))"
     }
 }
+
+/// Polynomial decay, as Keras' `keras.optimizers.schedules.PolynomialDecay` (cycle off) and
+/// the "poly" schedule of the SegFormer recipe (mmsegmentation, power 1.0, floor 0):
+/// ```
+/// s = min(step, decaySteps)
+/// lr = (initialLearningRate - endLearningRate) * (1 - s / decaySteps)^power + endLearningRate
+/// ```
+/// After `decaySteps` the rate stays at `endLearningRate`. Computed in double precision.
+public struct PolynomialDecay: LearningRateSchedule, Equatable, CustomStringConvertible {
+    public let initialLearningRate: Float
+    public let decaySteps: Int
+    public let endLearningRate: Float
+    public let power: Float
+
+    /// End rate 0 (mmsegmentation's `min_lr`; Keras defaults to 1e-4) and power 1. Rates must
+    /// be finite and >= 0, `decaySteps` >= 1, `power` finite and > 0.
+    public init(initialLearningRate: Float, decaySteps: Int, endLearningRate: Float = 0, power: Float = 1) throws {
+        let check = ScheduleCheck(schedule: "PolynomialDecay")
+        try check.rate("initial learning rate", initialLearningRate)
+        try check.rate("end learning rate", endLearningRate)
+        try check.atLeast("decay steps", decaySteps, 1)
+        guard power.isFinite && power > 0 else { throw check.fail("power", "\(power)", "must be a finite number > 0") }
+        self.initialLearningRate = initialLearningRate
+        self.decaySteps = decaySteps
+        self.endLearningRate = endLearningRate
+        self.power = power
+    }
+
+    public func learningRate(atStep step: Int) -> Float {
+        let s = Double(min(max(step, 0), decaySteps)), remaining = 1 - s / Double(decaySteps)
+        let span = Double(initialLearningRate) - Double(endLearningRate)
+        return Float(span * Foundation.pow(remaining, Double(power)) + Double(endLearningRate))
+    }
+
+    public var description: String {
+        "PolynomialDecay(initialLearningRate: \(initialLearningRate), decaySteps: \(decaySteps), "
+            + "endLearningRate: \(endLearningRate), power: \(power))"
+    }
+}

@@ -66,6 +66,19 @@ final class LearningRateScheduleTests: XCTestCase {
         assertRate(try StepDecay(initialLearningRate: 1, stepSize: 1), 2, 0.01, accuracy: 1e-7)
     }
 
+    /// Keras' PolynomialDecay (cycle=False) / the SegFormer recipe's "poly" schedule.
+    func testPolynomialDecay() throws {
+        let linear = try PolynomialDecay(initialLearningRate: 6e-5, decaySteps: 100)
+        assertRate(linear, 0, Double(Float(6e-5)), accuracy: 1e-12)
+        assertRate(linear, 25, 4.5e-5, accuracy: 1e-11)
+        assertRate(linear, 100, 0, accuracy: 1e-15)
+        assertRate(linear, 500, 0, accuracy: 1e-15)          // stays at the end rate
+        let squared = try PolynomialDecay(initialLearningRate: 1, decaySteps: 10, endLearningRate: 0.1, power: 2)
+        assertRate(squared, 5, 0.9 * 0.25 + 0.1, accuracy: 1e-7)
+        XCTAssertThrowsError(try PolynomialDecay(initialLearningRate: 1, decaySteps: 0))
+        XCTAssertThrowsError(try PolynomialDecay(initialLearningRate: 1, decaySteps: 5, power: 0))
+    }
+
     func testParametersAreChecked() {
         let cases: [(String, () throws -> any LearningRateSchedule)] = [
             ("ConstantLearningRate learning rate -1.0 must be a finite number >= 0", { try ConstantLearningRate(-1) }),
