@@ -133,7 +133,17 @@ public struct SafeTensorsFile: Sendable {
                                               got: entry.dtype.rawValue)
         }
         let count = entry.elementCount
-        let values: [Int64] = withRawBytes(of: entry) { raw in
+        if entry.dtype == .uint64 {
+            let values: [UInt64] = withRawBytes(of: entry) { raw in
+                (0..<count).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)) }
+            }
+            if let bad = values.firstIndex(where: { $0 > UInt64(Int64.max) }) {
+                throw HuggingFaceError.wrongDType(name: name, file: path, expected: "values that fit in I64",
+                                                  got: "U64 holding \(values[bad]) at index \(bad)")
+            }
+            return values.map { Int64($0) }
+        }
+        return withRawBytes(of: entry) { raw in
             (0..<count).map { i -> Int64 in
                 switch entry.dtype {
                 case .bool, .uint8: return Int64(raw[i])
@@ -143,17 +153,10 @@ public struct SafeTensorsFile: Sendable {
                 case .int32: return Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
                 case .uint32: return Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                 case .int64: return Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
-                case .uint64:
-                    return Int64(exactly: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) ?? -1
-                case .float16, .bfloat16, .float32, .float64: return 0
+                case .uint64, .float16, .bfloat16, .float32, .float64: return 0  // handled above / refused
                 }
             }
         }
-        if entry.dtype == .uint64, let bad = values.firstIndex(of: -1) {
-            throw HuggingFaceError.wrongDType(name: name, file: path, expected: "values that fit in I64",
-                                              got: "U64 with a value above \(Int64.max) at index \(bad)")
-        }
-        return values
     }
 
     private func withRawBytes<R>(of entry: SafeTensorsEntry, _ body: (UnsafeRawBufferPointer) -> R) -> R {

@@ -73,7 +73,12 @@ public struct SafeTensorsHeader: Sendable, Equatable {
             guard let value = members[name] else { continue }
             entries.append(try Self.entry(name, value, dataSize: dataSize, file: file))
         }
-        entries.sort { ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound) }
+        entries.sort { left, right in
+            let a = left.dataOffsets, b = right.dataOffsets
+            if a.lowerBound != b.lowerBound { return a.lowerBound < b.lowerBound }
+            if a.upperBound != b.upperBound { return a.upperBound < b.upperBound }
+            return left.name.unicodeScalars.lexicographicallyPrecedes(right.name.unicodeScalars)
+        }
         var end = 0
         var previous: String?
         for entry in entries {
