@@ -66,7 +66,8 @@ let package = Package(
             name: "rubble",
             dependencies: [
                 "Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "GradCAM", "KernelBench",
-                "AtomicFiles", "Screening", "Demo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AtomicFiles", "Screening", "Demo", "HuggingFaceFiles", "Segmentation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fixture loading (.npy) and finite-difference checking shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),

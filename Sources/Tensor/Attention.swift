@@ -61,8 +61,10 @@ extension Tensor {
                 let row = shared.value + r * width
                 var top = -Float.infinity
                 for j in 0..<width { top = Swift.max(top, row[j]) }
+                let shift = VectorMath.Vector(repeating: top)
+                VectorMath.apply(row, row, count: width) { VectorMath.exp($0 - shift) }
                 var total: Float = 0
-                for j in 0..<width { let e = Foundation.exp(row[j] - top); row[j] = e; total += e }
+                for j in 0..<width { total += row[j] }
                 let inverse = 1 / total
                 for j in 0..<width { row[j] *= inverse }
             }

@@ -91,3 +91,46 @@ struct BilinearTaps: Sendable {
         }
     }
 }
+
+extension Tensor {
+    /// `self + Σ resize(map)` for feature maps `[batch, h_i, w_i, channels]` resized bilinearly to
+    /// this tensor's `[batch, height, width, channels]`: the decode-head sum of SegFormer-like
+    /// models in one pass per map, without a resized copy of each. With gradients recorded it is
+    /// the same sum of ``resizedBilinear(height:width:alignCorners:)`` terms.
+    public func addingResizedBilinear(_ maps: [Tensor], alignCorners: Bool) -> Tensor {
+        precondition(rank == 4 && maps.allSatisfy { $0.rank == 4 && $0.shape[0] == shape[0] && $0.shape[3] == shape[3] },
+                     "adding resized maps \(maps.map(\.shape)) to \(shape)")
+        let (batch, height, width, channels) = (shape[0], shape[1], shape[2], shape[3])
+        if Autograd.isRecording && (requiresGradient || maps.contains(where: \.requiresGradient)) {
+            return maps.reduce(self) { $0 + $1.resizedBilinear(height: height, width: width, alignCorners: alignCorners) }
+        }
+        var out = detached
+        out.makeUnique()
+        let dst = UncheckedSendable(out.storage.base)
+        for map in maps {
+            let (mapHeight, mapWidth) = (map.shape[1], map.shape[2])
+            let rows = BilinearTaps(input: mapHeight, output: height, alignCorners: alignCorners)
+            let cols = BilinearTaps(input: mapWidth, output: width, alignCorners: alignCorners)
+            let src = UncheckedSendable(map.storage.base)
+            Parallel.forEachRange(batch * height, grain: Swift.max(1, 8192 / Swift.max(width * channels, 1))) { range in
+                for row in range {
+                    let item = row / height, y = row % height
+                    let top = src.value + (item * mapHeight + rows.low[y]) * mapWidth * channels
+                    let bottom = src.value + (item * mapHeight + rows.high[y]) * mapWidth * channels
+                    let wy1 = rows.highWeight[y], wy0 = 1 - wy1
+                    var target = dst.value + row * width * channels
+                    for x in 0..<width {
+                        let left = cols.low[x] * channels, right = cols.high[x] * channels
+                        let wx1 = cols.highWeight[x], wx0 = 1 - wx1
+                        let a = wy0 * wx0, b = wy0 * wx1, c = wy1 * wx0, d = wy1 * wx1
+                        for k in 0..<channels {
+                            target[k] += a * top[left + k] + b * top[right + k] + c * bottom[left + k] + d * bottom[right + k]
+                        }
+                        target += channels
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -7,8 +7,8 @@ import Zoo
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the kernels and networks: sgemm, conv, vgg (inference), train (transfer step).",
-        subcommands: [BenchSgemm.self, BenchConv.self, BenchVGG.self, BenchModels.self, BenchTrain.self])
+        abstract: "Measure the kernels and networks: sgemm, conv, vgg and models (inference), segment (SegFormer), train (transfer step).",
+        subcommands: [BenchSgemm.self, BenchConv.self, BenchVGG.self, BenchModels.self, BenchSegment.self, BenchTrain.self])
 }
 
 /// Options every bench command shares.

@@ -43,6 +43,16 @@ final class SegformerFixtureTests: XCTestCase {
         assertClose(nchw(logits), try Fixtures.tensor("segformer/seg_logits"), tolerance: 1e-4, "logits")
     }
 
+    /// Inference reorders the decode head's algebra (one matrix per stage, no concatenation);
+    /// the graph-recording path computes it as transformers writes it. Both agree.
+    func testInferenceDecodeHeadEqualsTheRecordedPath() throws {
+        let model = try SegformerFolder.load(Self.folder)
+        let x = try pixelValues()
+        let fast = try withoutGradients { try model(x, training: false) }
+        let recorded = try model(x.requiringGradient(), training: false)
+        assertClose(fast, recorded.detached, tolerance: 2e-5, "fused inference head")
+    }
+
     func testLossesMatchPyTorch() throws {
         let model = try SegformerFolder.load(Self.folder)
         let x = try pixelValues(), y = try labels()

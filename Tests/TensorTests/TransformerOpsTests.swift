@@ -97,6 +97,19 @@ final class TransformerOpsTests: XCTestCase {
         for (error, what) in zip(errors, ["query", "key", "value"]) { assertGradientError(error, "attention d\(what)") }
     }
 
+    func testAddingResizedMapsEqualsTheSumOfResizedMaps() {
+        let base = random([2, 6, 5, 3], seed: 20), a = random([2, 3, 2, 3], seed: 21), b = random([2, 6, 5, 3], seed: 22)
+        for alignCorners in [false, true] {
+            let fused = withoutGradients { base.addingResizedBilinear([a, b], alignCorners: alignCorners) }
+            let reference = base + a.resizedBilinear(height: 6, width: 5, alignCorners: alignCorners)
+                + b.resizedBilinear(height: 6, width: 5, alignCorners: alignCorners)
+            XCTAssertLessThan(fused.maxAbsDifference(reference), 1e-6)
+        }
+        assertGradientError(GradientCheck.maxRelativeError(at: [base, a]) {
+            GradientCheck.projected($0[0].addingResizedBilinear([$0[1]], alignCorners: false))
+        }, "adding resized maps")
+    }
+
     func testBilinearResizeFollowsPyTorch() {
         // torch.nn.functional.interpolate(arange(4.).view(1,1,1,4), size=(1,6), mode="bilinear", align_corners=False)
         let row = Tensor([0, 1, 2, 3], shape: [1, 1, 4, 1])
@@ -117,5 +130,34 @@ final class TransformerOpsTests: XCTestCase {
                 }, "bilinear \(h)x\(w) alignCorners \(alignCorners)")
             }
         }
+    }
+}
+
+/// The vector `exp` and `erf` against the C library's, across their range.
+final class VectorMathTests: XCTestCase {
+    func testExpAndErfAgreeWithTheCLibrary() {
+        var worstExp: Float = 0, worstErf: Float = 0
+        var x: Float = -90
+        while x < 89 {
+            let v = VectorMath.Vector((0..<8).map { x + Float($0) * 0.0137 })
+            let e = VectorMath.exp(v), r = VectorMath.erf(v * 0.05)
+            for j in 0..<8 {
+                let reference = Foundation.exp(v[j])
+                if reference > 1e-37, reference.isFinite {
+                    worstExp = max(worstExp, abs(e[j] - reference) / reference)
+                }
+                worstErf = max(worstErf, abs(r[j] - Foundation.erf(v[j] * 0.05)))
+            }
+            x += 0.11
+        }
+        XCTAssertLessThan(worstExp, 3e-7, "relative error of exp")
+        XCTAssertLessThan(worstErf, 5e-7, "absolute error of erf")
+        let edges = VectorMath.exp(VectorMath.Vector([-200, -88, 89, 1000, .nan, 0, -.infinity, .infinity]))
+        XCTAssertEqual(edges[0], 0); XCTAssertEqual(edges[1], 0); XCTAssertEqual(edges[2], .infinity)
+        XCTAssertEqual(edges[3], .infinity); XCTAssertTrue(edges[4].isNaN); XCTAssertEqual(edges[5], 1)
+        XCTAssertEqual(edges[6], 0); XCTAssertEqual(edges[7], .infinity)
+        let erfEdges = VectorMath.erf(VectorMath.Vector([-10, 10, 0, .nan, -0.5, 0.5, 3, -3]))
+        XCTAssertEqual(erfEdges[0], -1); XCTAssertEqual(erfEdges[1], 1); XCTAssertEqual(erfEdges[2], 0, accuracy: 1e-7)
+        XCTAssertTrue(erfEdges[3].isNaN); XCTAssertEqual(erfEdges[4], -erfEdges[5])
     }
 }

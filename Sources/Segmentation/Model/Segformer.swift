@@ -17,8 +17,10 @@ public final class Segformer: CompositeLayer {
     /// PyTorch's `num_batches_tracked` of the decode head's BatchNorm, carried through to saved folders.
     public var batchNormSteps: Int64 = 0
 
-    /// Random weights (Keras-style initialisers), seeded: load a folder for real ones.
+    /// Random weights (Keras-style initialisers), seeded: load a folder for real ones. The
+    /// configuration is validated first (`HuggingFaceError.invalidConfig` names the key).
     public init(configuration: SegformerConfiguration, seed: UInt64 = 0) throws {
+        try configuration.validate(file: "SegFormer configuration")
         self.configuration = configuration
         var rng = SeededGenerator(seed: seed)
         let activation = try Segformer.activation(configuration.hiddenAct)

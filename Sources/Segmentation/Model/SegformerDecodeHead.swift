@@ -44,6 +44,7 @@ public final class SegformerDecodeHead: CompositeLayer {
                                              got: hiddenStates.count)
         }
         let (height, width) = (first.shape[1], first.shape[2])
+        if !training && !Autograd.isRecording { return try inferenceLogits(hiddenStates: hiddenStates) }
         var projected: [Tensor] = []
         for (state, projection) in zip(hiddenStates, projections) {
             let features = try projection(state, training: training)
@@ -54,5 +55,31 @@ public final class SegformerDecodeHead: CompositeLayer {
                              training: training)
         let activated = try norm(fused, training: training).relu()
         return try classifier(dropout(activated, training: training), training: training)
+    }
+
+    /// The same logits with the linear algebra reordered for inference: projection, the fuse
+    /// convolution's slice for that stage and the BatchNorm's scale are one matrix per stage,
+    /// applied at the stage's own resolution before resizing (bilinear resizing commutes with
+    /// per-pixel affine maps, its weights summing to 1). No 4·D-channel concatenation is built.
+    func inferenceLogits(hiddenStates: [Tensor]) throws -> Tensor {
+        let stages = projections.count, decoder = fuse.filters
+        let (scale, shift) = norm.foldedScaleAndShift()
+        let scaleRow = Tensor(scale, shape: [1, decoder])
+        // The fuse kernel [1, 1, stages·D, D]; HF concatenates the stages last first.
+        let fuseKernel = fuse.kernel.value.reshaped([stages * decoder, decoder])
+        var constant = Tensor(shift, shape: [decoder])
+        var terms: [Tensor] = []
+        for (index, (state, projection)) in zip(hiddenStates, projections).enumerated() {
+            let slot = stages - 1 - index
+            let slice = Tensor(Array(fuseKernel.scalars[(slot * decoder * decoder)..<((slot + 1) * decoder * decoder)]),
+                               shape: [decoder, decoder]) * scaleRow
+            let combined = Tensor.matmul(projection.kernel.value, slice)
+            constant = constant + Tensor.matmul(projection.bias.value.reshaped([1, decoder]), slice).reshaped([decoder])
+            let pixels = state.count / state.shape[3]
+            let term = Tensor.matmul(state.reshaped([pixels, state.shape[3]]), combined)
+            terms.append(term.reshaped([state.shape[0], state.shape[1], state.shape[2], decoder]))
+        }
+        let fused = (terms[0] + constant).addingResizedBilinear(Array(terms.dropFirst()), alignCorners: false)
+        return try classifier(fused.relu(), training: false)
     }
 }

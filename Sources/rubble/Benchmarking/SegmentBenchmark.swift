@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import HuggingFaceFiles
+import Layers
+import Segmentation
+import Tensor
+
+/// `rubble bench segment`: SegFormer inference throughput (the JSON names are read by
+/// `Benchmarks/compare/segformer_pytorch.py`: keep them).
+struct BenchSegment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segment",
+        abstract: "SegFormer inference: images/s and ms per batch (B0 at 512x512 by default).",
+        discussion: """
+            The model of --model (a Hugging Face folder), else SegFormer-B0's configuration \
+            (transformers' defaults: hidden sizes 32/64/160/256, decoder 256) with 3 classes and \
+            random weights. Random normalised pixel values, forward under withoutGradients up to \
+            the logits at 1/4 resolution (what transformers returns). Two warm-up passes, then \
+            --runs timed passes (5x as many at batch 1) and the chosen statistic.
+            """)
+
+    @Option(help: "A SegFormer folder (config.json + model.safetensors); default: B0 with random weights.")
+    var model: String?
+
+    @Option(help: "Input height and width.")
+    var size = 512
+
+    @Option(parsing: .upToNextOption, help: "Batch sizes.")
+    var batches: [Int] = [1, 8]
+
+    @Flag(help: "Also print milliseconds per batch by part (patch embeddings, attention, Mix-FFN, norms, decode head).")
+    var layers = false
+
+    @OptionGroup var options: MeasureOptions
+
+    func validate() throws {
+        guard size >= 32, size <= 4096 else { throw ValidationError("--size \(size) must be in 32...4096") }
+        guard batches.allSatisfy({ (1...256).contains($0) }) else { throw ValidationError("--batches must be in 1...256") }
+    }
+
+    func run() throws {
+        let segformer: Segformer
+        let label: String
+        if let model {
+            segformer = try SegformerFolder.load(URL(fileURLWithPath: model))
+            label = URL(fileURLWithPath: model).lastPathComponent
+        } else {
+            segformer = try Segformer(configuration: SegformerConfiguration(classNames: ["undamaged_structure", "damaged_structure", "debris"]), seed: 1)
+            label = "segformer-b0"
+        }
+        if !options.json {
+            print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) threads; \(options.statistic.rawValue) of "
+                  + "\(options.runs) runs (x5 at batch 1)")
+            print("model           size  batch   images/s   ms/batch")
+        }
+        var rows: [ModelBenchmarkRow] = []
+        for batch in batches {
+            var rng = SeededGenerator(seed: 2)
+            let x = Tensor.uniform([batch, size, size, 3], low: -2, high: 2, using: &rng)
+            let seconds = try Measurement.networkPass(batch: batch, runs: options.runs, statistic: options.statistic) {
+                _ = try withoutGradients { try segformer(x, training: false) }
+            }
+            let row = ModelBenchmarkRow(model: label, image_size: size, batch: batch,
+                                        images_per_s: NetworkBenchmark.round2(Double(batch) / seconds),
+                                        ms_per_batch: NetworkBenchmark.round2(seconds * 1e3))
+            rows.append(row)
+            if !options.json {
+                print(NetworkTable.left(row.model, 14)
+                      + String(format: " %5d  %5d  %9.2f  %9.2f", row.image_size, row.batch, row.images_per_s, row.ms_per_batch))
+                if layers {
+                    for (part, ms) in try Self.timeByPart(segformer, x) {
+                        print("    " + NetworkTable.left(part, 24) + String(format: "%9.2f ms", ms))
+                    }
+                }
+                fflush(nil)
+            }
+        }
+        if options.json { print(String(decoding: try JSONEncoder.pretty.encode(rows), as: UTF8.self)) }
+    }
+
+    /// One pass with each part timed on its own (after a warm-up pass): milliseconds per part.
+    static func timeByPart(_ model: Segformer, _ x: Tensor) throws -> [(String, Double)] {
+        var totals: [(String, Double)] = []
+        func timed<T>(_ part: String, _ body: () throws -> T) rethrows -> T {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try body()
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            if let index = totals.firstIndex(where: { $0.0 == part }) { totals[index].1 += ms } else { totals.append((part, ms)) }
+            return result
+        }
+        _ = try withoutGradients { try model(x, training: false) }
+        try withoutGradients {
+            var states: [Tensor] = []
+            var h = x
+            for stage in model.encoder.stages {
+                h = try timed("patch embedding") { try stage.embedding(h, training: false) }
+                for block in stage.blocks {
+                    let normed = try timed("layer norms") { try block.attentionNorm(h, training: false) }
+                    h = h + (try timed("attention") { try block.attention(normed, training: false) })
+                    let normed2 = try timed("layer norms") { try block.feedForwardNorm(h, training: false) }
+                    h = h + (try timed("mix-ffn") { try block.feedForward(normed2, training: false) })
+                }
+                h = try timed("layer norms") { try stage.norm(h, training: false) }
+                states.append(h)
+            }
+            _ = try timed("decode head") { try model.decodeHead.logits(hiddenStates: states, training: false) }
+        }
+        return totals.sorted { $0.1 > $1.1 }
+    }
+}
