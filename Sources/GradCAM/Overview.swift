@@ -9,4 +9,4 @@
 // - GradCAMPanel, Canvas, BitmapFont: the paper's figures -- the photo and one jet overlay per
 //   class side by side, titled, the predicted class highlighted -- drawn without any font files.
 // - GradCAMReport: one image end to end (maps for each class, the panel, file names).
-// - NPYWriter, AtomicFile: heat maps as NumPy .npy files, every file written atomically.
+// - GradCAMReport.writeNPY: heat maps as NumPy .npy files (Tensor's NPYFile), written atomically.
