@@ -107,6 +107,7 @@ struct NPYHeader: Equatable {
             case UInt8(ascii: "("): return .tuple(try tuple())
             case UInt8(ascii: "T"): try word("True"); return .bool(true)
             case UInt8(ascii: "F"): try word("False"); return .bool(false)
+            case UInt8(ascii: "["): throw fail("a list (a structured dtype), which is not read")
             default: throw fail("expected a string, True, False or a tuple")
             }
         }

@@ -52,7 +52,7 @@ final class NPYFileTests: XCTestCase {
         assertRefused(try NPYFile.read(fixture("f2")), .unsupportedDType("<f2"))
         assertRefused(try NPYFile.read(fixture("structured")), nil) { problem in
             guard case .malformedHeader(let detail) = problem else { return false }
-            return detail.contains("'descr' is")
+            return detail.contains("structured dtype")
         }
         let missing = fixture("no_such_file")
         XCTAssertThrowsError(try NPYFile.read(missing)) { error in

@@ -66,7 +66,7 @@ final class NPYHostileTests: XCTestCase {
             return false
         }, "a 4 GiB header")
         // Declared shorter than the dict: the dict is cut off.
-        assertMalformed(file(h, declaredLength: 20), "expected")
+        assertMalformed(file(h, declaredLength: 20), "unterminated string")
     }
 
     func testMalformedDictionaries() {
