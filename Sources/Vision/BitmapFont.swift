@@ -137,4 +137,12 @@ public enum BitmapFont {
 
     /// Height in pixels of one line at `scale`.
     public static func height(scale: Int) -> Int { glyphHeight * scale }
+
+    /// `text`, cut and ended with ".." if it is wider than `width` pixels at `scale`.
+    public static func fitted(_ text: String, width: Int, scale: Int) -> String {
+        guard self.width(of: text, scale: scale) > width else { return text }
+        var cut = text
+        while !cut.isEmpty && self.width(of: cut + "..", scale: scale) > width { cut.removeLast() }
+        return cut.isEmpty ? "" : cut + ".."
+    }
 }
