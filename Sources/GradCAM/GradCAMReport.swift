@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Tensor
 import Vision
@@ -89,8 +90,18 @@ public enum GradCAMReport {
     public static func writeMaps(_ explanation: ImageExplanation, stem: String, to directory: URL) throws -> [URL] {
         try explanation.maps.map { map in
             let url = directory.appendingPathComponent(mapFileName(stem: stem, classIndex: map.classIndex))
-            try NPYWriter.write(map.values, shape: [map.height, map.width], to: url)
+            try writeNPY(Tensor(map.values, shape: [map.height, map.width]), to: url)
             return url
+        }
+    }
+
+    /// Writes `tensor` to `url` as a float32 `.npy` file (``NPYFile/data(_:)``: format 1.0, as
+    /// `numpy.save`), atomically; a failure is ``GradCAMError/writeFailed(file:reason:)``.
+    public static func writeNPY(_ tensor: Tensor, to url: URL) throws {
+        do {
+            try AtomicFile.write(NPYFile.data(tensor), to: url)
+        } catch let error as AtomicFileError {
+            throw GradCAMError.writeFailed(file: error.path, reason: error.reason)
         }
     }
 }

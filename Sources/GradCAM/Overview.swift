@@ -6,7 +6,7 @@
 //   then each requested class costs one small pass through the rest of the model.
 // - GradCAMOptions / GradCAMTarget / GradCAMResult: what to compute and what comes back.
 // - HeatMapMath: the channel weights (mean gradient, or Grad-CAM++'s), ReLU and normalisation.
-// - GradCAMPanel, Canvas, BitmapFont: the paper's figures -- the photo and one jet overlay per
-//   class side by side, titled, the predicted class highlighted -- drawn without any font files.
+// - GradCAMPanel: the paper's figures -- the photo and one jet overlay per class side by side,
+//   titled, the predicted class highlighted -- drawn on Vision's Canvas with its BitmapFont.
 // - GradCAMReport: one image end to end (maps for each class, the panel, file names).
-// - NPYWriter, AtomicFile: heat maps as NumPy .npy files, every file written atomically.
+// - GradCAMReport.writeNPY: heat maps as NumPy .npy files (Tensor's NPYFile), written atomically.

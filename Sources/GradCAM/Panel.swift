@@ -169,9 +169,6 @@ public struct GradCAMPanel: Sendable {
 
     /// `text`, cut and ended with ".." if it is wider than `width` at `scale`.
     static func fit(_ text: String, width: Int, scale: Int) -> String {
-        guard BitmapFont.width(of: text, scale: scale) > width else { return text }
-        var cut = text
-        while !cut.isEmpty && BitmapFont.width(of: cut + "..", scale: scale) > width { cut.removeLast() }
-        return cut.isEmpty ? "" : cut + ".."
+        BitmapFont.fitted(text, width: width, scale: scale)
     }
 }

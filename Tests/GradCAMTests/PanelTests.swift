@@ -2,7 +2,7 @@ import Foundation
 @testable import GradCAM
 import Tensor
 import TestSupport
-import Vision
+@testable import Vision
 import XCTest
 
 /// Overlays and panels: the right size, coloured where the map is hot, untouched heat-wise

@@ -1,5 +1,3 @@
-import Vision
-
 /// An 8-bit RGB colour.
 public struct PanelColor: Sendable, Equatable {
     public var r: UInt8, g: UInt8, b: UInt8
@@ -13,8 +11,8 @@ public struct PanelColor: Sendable, Equatable {
     public static let black = PanelColor(0, 0, 0)
 }
 
-/// A mutable RGB picture to compose panels on: rectangles, pasted images and bitmap text.
-/// Everything is clipped to the canvas.
+/// A mutable RGB picture to compose panels on (Grad-CAM panels, segmentation panels):
+/// rectangles, pasted images and bitmap text. Everything is clipped to the canvas.
 public struct Canvas: Sendable {
     public let width: Int
     public let height: Int

@@ -1,8 +1,8 @@
 /// A built-in 5x8 pixel font for ASCII 32-126 (the classic 5x7 LCD glyphs, with an eighth row
 /// for the descenders of g, j, p, q, y and the tails of , and ;), so panel titles need no font
 /// files. Each glyph is 5 columns, left to right; bit `r` (0 = top) of a column byte lights row
-/// `r`; capitals and digits use rows 0-6 (row 6 is the baseline). Characters outside the range
-/// draw as `?`.
+/// `r`; capitals and digits use rows 0-6 (row 6 is the baseline). The middle dot `·` has a
+/// glyph too (title separators); any other character draws as `?`.
 public enum BitmapFont {
     public static let glyphWidth = 5
     public static let glyphHeight = 8
@@ -108,8 +108,15 @@ public enum BitmapFont {
         0x08, 0x04, 0x08, 0x10, 0x08,  // ~
     ]
 
-    /// The 5 column bytes of `character` (`?` for anything outside ASCII 32-126).
+    /// Glyphs beyond ASCII that panel titles use: the middle dot `·` (U+00B7) as a separator.
+    static let extraGlyphs: [Character: [UInt8]] = [
+        "\u{B7}": [0x00, 0x18, 0x18, 0x00, 0x00],
+    ]
+
+    /// The 5 column bytes of `character` (`?` for anything outside ASCII 32-126 and the
+    /// middle dot `·`).
     public static func glyph(_ character: Character) -> ArraySlice<UInt8> {
+        if let extra = extraGlyphs[character] { return extra[...] }
         var code = Int(character.asciiValue ?? 63)
         if code < 32 || code > 126 { code = 63 }
         let start = (code - 32) * glyphWidth
@@ -130,4 +137,12 @@ public enum BitmapFont {
 
     /// Height in pixels of one line at `scale`.
     public static func height(scale: Int) -> Int { glyphHeight * scale }
+
+    /// `text`, cut and ended with ".." if it is wider than `width` pixels at `scale`.
+    public static func fitted(_ text: String, width: Int, scale: Int) -> String {
+        guard self.width(of: text, scale: scale) > width else { return text }
+        var cut = text
+        while !cut.isEmpty && self.width(of: cut + "..", scale: scale) > width { cut.removeLast() }
+        return cut.isEmpty ? "" : cut + ".."
+    }
 }
