@@ -28,6 +28,19 @@ final class ClassMaskTests: XCTestCase {
         XCTAssertThrowsError(try mask.resized(width: 0, height: 3))
     }
 
+    /// torchvision's masks: PyTorch's nearest-exact, `min(floorf((dst + 0.5) * float(in / out)), in - 1)`.
+    func testNearestExactForTheTorchvisionBackend() throws {
+        let mask = try ClassMask(width: 7, height: 3) { x, y in UInt8(10 * y + x) }
+        let resized = try mask.resized(width: 3, height: 5, backend: .torchvision)
+        // x: scale 7/3 -> floor(0.5 * 2.333) = 1, floor(1.5 * 2.333) = 3, floor(2.5 * 2.333) = 5
+        // y: scale 3/5 -> 0.3, 0.9, 1.5, 2.1, 2.7 -> 0, 0, 1, 2, 2
+        XCTAssertEqual(resized.indices, [1, 3, 5, 1, 3, 5, 11, 13, 15, 21, 23, 25, 21, 23, 25])
+        XCTAssertEqual(try mask.resized(width: 7, height: 3, backend: .torchvision), mask)
+        let image = RGBImage(width: 7, height: 3) { x, y in (UInt8(10 * y + x), 0, 0) }
+        let nearest = try PILResample.nearest.resize(image, width: 3, height: 5, backend: .torchvision)
+        XCTAssertEqual(stride(from: 0, to: nearest.pixels.count, by: 3).map { nearest.pixels[$0] }, resized.indices)
+    }
+
     func testGrayAndPaletteRoundTrips() throws {
         let dir = try VisionFixtures.temporaryDirectory(for: self)
         let mask = try ClassMask(width: 13, height: 7) { x, y in x == 0 ? 255 : UInt8((x * y) % 9) }
