@@ -2,7 +2,9 @@
    from memory, then the decode into a buffer the caller sizes from the header (the stored size,
    or ceil(size / f) with f = rubble_png_reduction_factor for the streaming box reduction) under
    a pixel limit of 2^22. One input in four passes a buffer 3 bytes short, which the shim must
-   refuse (RUBBLE_PNG_ARGUMENT) without writing past it. Built by scripts/fuzz.sh with
+   refuse (RUBBLE_PNG_ARGUMENT) without writing past it. Single-channel inputs (gray, palette)
+   also go through the raw-sample decode (rubble_png_decode_samples_mem, class masks and depth
+   maps), with the same short-buffer rule. Built by scripts/fuzz.sh with
    -fsanitize=fuzzer,address, so every byte the shim writes is checked against the buffer. */
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +30,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         unsigned char none[3];
         rubble_png_decode_mem(data, size, minimum, minimum, max_pixels, none, sizeof none, &info);
         return 0;
+    }
+    if (info.color_type == RUBBLE_PNG_GRAY || info.color_type == RUBBLE_PNG_PALETTE) {
+        size_t sample_bytes = (size_t)w * h * (info.bit_depth == 16 ? 2 : 1);
+        size_t sample_given = short_buffer ? sample_bytes - 1 : sample_bytes;
+        uint16_t *samples = malloc(sample_given ? sample_given : 1);
+        if (samples) {
+            rubble_png_info sample_info;
+            if (rubble_png_decode_samples_mem(data, size, max_pixels, samples, sample_given, &sample_info) ==
+                RUBBLE_PNG_OK) {
+                volatile unsigned sum = 0;
+                for (size_t i = 0; i < sample_given; i++) sum += ((const unsigned char *)samples)[i];
+                (void)sum;
+            }
+            free(samples);
+        }
     }
     size_t f = rubble_png_reduction_factor(w, h, minimum, minimum);
     if (f == 0) f = 1;

@@ -74,6 +74,7 @@ static int run_decode(struct job *job, int header_only, rubble_png_info *info) {
     if (rubble_png_mul(w, h, &count) || count > job->max_pixels)
         return rubble_png_set_error(job, RUBBLE_PNG_TOO_MANY_PIXELS,
                                     "%zux%zu pixels exceed the limit of %llu", w, h, job->max_pixels);
+    if (job->raw_samples) return rubble_png_read_samples(job, info);
     int type = info->color_type, depth = info->bit_depth;
     convert_to_rgb8(png, type, depth);
     size_t factor = rubble_png_reduction_factor(w, h, job->min_width, job->min_height);
@@ -113,8 +114,8 @@ static int run_decode(struct job *job, int header_only, rubble_png_info *info) {
 }
 
 static int decode_common(const char *path, const unsigned char *data, size_t size, int header_only, int min_width,
-                         int min_height, unsigned long long max_pixels, unsigned char *out, size_t out_size,
-                         rubble_png_info *info) {
+                         int min_height, int raw_samples, unsigned long long max_pixels, unsigned char *out,
+                         size_t out_size, rubble_png_info *info) {
     if (!info) return RUBBLE_PNG_ARGUMENT;
     memset(info, 0, sizeof *info);
     if ((!path && !data) || (!header_only && !out)) {
@@ -134,6 +135,7 @@ static int decode_common(const char *path, const unsigned char *data, size_t siz
     job->size = size;
     job->min_width = min_width;
     job->min_height = min_height;
+    job->raw_samples = raw_samples;
     job->max_pixels = max_pixels;
     job->pixels = out;
     job->out_size = out_size;
@@ -163,7 +165,7 @@ static int decode_common(const char *path, const unsigned char *data, size_t siz
     if (code == RUBBLE_PNG_OK) {
         info->code = RUBBLE_PNG_OK;
     } else {
-        info->width = info->height = 0;
+        info->width = info->height = 0;  /* image_width/image_height and color_type stay */
         rubble_png_set_message(info, code, job->message[0] ? job->message : "PNG decoding failed");
     }
     free(job);
@@ -171,7 +173,7 @@ static int decode_common(const char *path, const unsigned char *data, size_t siz
 }
 
 int rubble_png_header_mem(const unsigned char *data, size_t size, rubble_png_info *info) {
-    return decode_common(NULL, data, size, 1, 0, 0, 0, NULL, 0, info);
+    return decode_common(NULL, data, size, 1, 0, 0, 0, 0, NULL, 0, info);
 }
 
 int rubble_png_header_file(const char *path, rubble_png_info *info) {
@@ -179,12 +181,12 @@ int rubble_png_header_file(const char *path, rubble_png_info *info) {
         if (info) { memset(info, 0, sizeof *info); rubble_png_set_message(info, RUBBLE_PNG_ARGUMENT, "no path given"); }
         return RUBBLE_PNG_ARGUMENT;
     }
-    return decode_common(path, NULL, 0, 1, 0, 0, 0, NULL, 0, info);
+    return decode_common(path, NULL, 0, 1, 0, 0, 0, 0, NULL, 0, info);
 }
 
 int rubble_png_decode_mem(const unsigned char *data, size_t size, int min_width, int min_height,
                           unsigned long long max_pixels, unsigned char *out, size_t out_size, rubble_png_info *info) {
-    return decode_common(NULL, data, size, 0, min_width, min_height, max_pixels, out, out_size, info);
+    return decode_common(NULL, data, size, 0, min_width, min_height, 0, max_pixels, out, out_size, info);
 }
 
 int rubble_png_decode_file(const char *path, int min_width, int min_height, unsigned long long max_pixels,
@@ -193,5 +195,19 @@ int rubble_png_decode_file(const char *path, int min_width, int min_height, unsi
         if (info) { memset(info, 0, sizeof *info); rubble_png_set_message(info, RUBBLE_PNG_ARGUMENT, "no path given"); }
         return RUBBLE_PNG_ARGUMENT;
     }
-    return decode_common(path, NULL, 0, 0, min_width, min_height, max_pixels, out, out_size, info);
+    return decode_common(path, NULL, 0, 0, min_width, min_height, 0, max_pixels, out, out_size, info);
+}
+
+int rubble_png_decode_samples_mem(const unsigned char *data, size_t size, unsigned long long max_pixels, void *out,
+                                  size_t out_size, rubble_png_info *info) {
+    return decode_common(NULL, data, size, 0, 0, 0, 1, max_pixels, (unsigned char *)out, out_size, info);
+}
+
+int rubble_png_decode_samples_file(const char *path, unsigned long long max_pixels, void *out, size_t out_size,
+                                   rubble_png_info *info) {
+    if (!path) {
+        if (info) { memset(info, 0, sizeof *info); rubble_png_set_message(info, RUBBLE_PNG_ARGUMENT, "no path given"); }
+        return RUBBLE_PNG_ARGUMENT;
+    }
+    return decode_common(path, NULL, 0, 0, 0, 0, 1, max_pixels, (unsigned char *)out, out_size, info);
 }

@@ -29,6 +29,7 @@ struct job {
     size_t size, position;
     FILE *file;
     int min_width, min_height;
+    int raw_samples;   /* rubble_png_decode_samples_*: one raw sample a pixel (png_samples.c) */
     unsigned long long max_pixels;
     /* decoding: the caller's output buffer, and scratch (freed by the caller of run_decode) */
     unsigned char *pixels;
@@ -73,5 +74,11 @@ static inline int rubble_png_mul3(size_t a, size_t b, size_t c, size_t *out) {
  */
 int rubble_png_reduce_rows(struct job *job, size_t width, size_t height, size_t factor);
 int rubble_png_reduce_adam7(struct job *job, size_t width, size_t height, size_t factor);
+
+/*
+ * The raw single-channel decode (png_samples.c), called after png_read_info and the pixel
+ * limit, with job->pixels holding job->out_size bytes for the caller.
+ */
+int rubble_png_read_samples(struct job *job, rubble_png_info *info);
 
 #endif

@@ -10,6 +10,8 @@ enum CodecBridge {
     enum Code: Int32 {
         case ok = 0, unreadable = 1, corrupt = 2, truncated = 3, unsupported = 4, noMemory = 5, argument = 6
         case tooManyPixels = 7
+        /// PNG only: an RGB, RGBA or gray + alpha image where one value a pixel was asked for.
+        case notSingleChannel = 8
     }
 
     /// Where the compressed bytes come from.
@@ -42,6 +44,7 @@ enum CodecBridge {
         case .tooManyPixels:
             return .tooManyPixels(file: file, width: failure.imageWidth, height: failure.imageHeight,
                                   limit: limits.maximumPixels)
+        case .notSingleChannel: return .notSingleChannel(file: file, colorType: failure.message)
         case .unsupported, .noMemory: return .unsupportedContent(file: file, detail: detail)
         case .corrupt, .argument, .ok, .none: return .corrupt(file: file, detail: detail)
         }

@@ -22,15 +22,24 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     case encodingFailed(detail: String)
     /// Writing the encoded bytes to `file` failed.
     case writeFailed(file: String, reason: String)
+    /// A PNG that should hold one value a pixel (a class mask, a depth map) holds colour:
+    /// `colorType` is what it stores ("RGB", "RGBA", "gray + alpha"). Masks must be 8-bit
+    /// grayscale ("L") or palette ("P") PNGs whose values are the class indices.
+    case notSingleChannel(file: String, colorType: String)
+    /// A value the file holds cannot be what it should be (e.g. a 16-bit mask value above 255).
+    case invalidContent(file: String, detail: String)
+    /// A bad argument to an image operation (a size <= 0, a buffer of the wrong length...).
+    case invalidArgument(detail: String)
 
     /// The file the error is about (`nil` for an encoding failure).
     public var file: String? {
         switch self {
         case .unreadable(let file, _), .empty(let file), .unsupportedFormat(let file, _),
              .truncated(let file, _), .corrupt(let file, _), .unsupportedContent(let file, _),
-             .tooManyPixels(let file, _, _, _), .writeFailed(let file, _):
+             .tooManyPixels(let file, _, _, _), .writeFailed(let file, _), .notSingleChannel(let file, _),
+             .invalidContent(let file, _):
             return file
-        case .encodingFailed:
+        case .encodingFailed, .invalidArgument:
             return nil
         }
     }
@@ -57,6 +66,13 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
             return "image encoding failed (\(detail))"
         case .writeFailed(let file, let reason):
             return "\(file): cannot write the image (\(reason))"
+        case .notSingleChannel(let file, let colorType):
+            return "\(file): a \(colorType) PNG, not one value a pixel (expected an 8-bit grayscale \"L\" "
+                + "or palette \"P\" PNG whose values are the class indices, or a 16-bit grayscale map)"
+        case .invalidContent(let file, let detail):
+            return "\(file): \(detail)"
+        case .invalidArgument(let detail):
+            return "invalid image operation (\(detail))"
         }
     }
 }

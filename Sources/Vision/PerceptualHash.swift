@@ -195,146 +195,16 @@ public struct PerceptualHash: Hashable, Sendable, Comparable, CustomStringConver
     }
 
     /// PIL's `Image.resize((width, height), Image.LANCZOS)` of an "L" image, bit for bit
-    /// (Pillow's `libImaging/Resample.c`, 8 bits per channel). Rounding between the passes
-    /// makes the order matter by a unit here and there, so it follows Pillow's rule.
+    /// (Pillow's `libImaging/Resample.c`, 8 bits per channel; see ``PILResample``). Rounding
+    /// between the passes makes the order matter by a unit here and there, so it follows
+    /// Pillow's rule.
     public static func lanczos(_ gray: GrayImage, width: Int, height: Int,
                                order: PassOrder = .pillow13) -> GrayImage {
         precondition(width > 0 && height > 0 && gray.width > 0 && gray.height > 0,
                      "resize \(gray.width)x\(gray.height) to \(width)x\(height)")
-        let needHorizontal = width != gray.width, needVertical = height != gray.height
-        guard needHorizontal || needVertical else { return gray }
-        let shrinkY = gray.height - height, shrinkX = gray.width - width
-        let horizontalFirst = order == .horizontalFirst || !(shrinkY > 0 && shrinkY > shrinkX * 2)
-        let vertical = needVertical || horizontalFirst ? LanczosCoefficients(inSize: gray.height, outSize: height) : nil
-        let horizontal = needHorizontal ? LanczosCoefficients(inSize: gray.width, outSize: width) : nil
-        if horizontalFirst {
-            var pixels = gray.pixels
-            var rowOffset = 0
-            if let horizontal, let vertical {
-                // Only the source rows the vertical pass reads go through the horizontal pass.
-                let first = vertical.bounds[0].start
-                let last = vertical.bounds[height - 1].start + vertical.bounds[height - 1].count
-                pixels = horizontalPass(pixels, width: gray.width, rows: first..<last, horizontal)
-                rowOffset = first
-            }
-            if needVertical, let vertical {
-                pixels = verticalPass(pixels, width: width, rowOffset: rowOffset, vertical)
-            }
-            return GrayImage(width: width, height: height, pixels: pixels)
-        } else {
-            var pixels = verticalPass(gray.pixels, width: gray.width, rowOffset: 0, vertical!)
-            if let horizontal { pixels = horizontalPass(pixels, width: gray.width, rows: 0..<height, horizontal) }
-            return GrayImage(width: width, height: height, pixels: pixels)
-        }
-    }
-
-    /// Rows `rows` of `source` (`width` wide) resampled horizontally to `coefficients.outSize`.
-    private static func horizontalPass(_ source: [UInt8], width: Int, rows: Range<Int>,
-                                       _ coefficients: LanczosCoefficients) -> [UInt8] {
-        let outWidth = coefficients.bounds.count
-        var out = [UInt8](repeating: 0, count: rows.count * outWidth)
-        source.withUnsafeBufferPointer { src in
-            coefficients.weights.withUnsafeBufferPointer { kk in
-                out.withUnsafeMutableBufferPointer { dst in
-                    for (y, sourceRow) in rows.enumerated() {
-                        let row = src.baseAddress! + sourceRow * width
-                        for x in 0..<outWidth {
-                            let (start, count) = coefficients.bounds[x]
-                            let k = kk.baseAddress! + x * coefficients.ksize
-                            var ss = 1 << (LanczosCoefficients.precisionBits - 1)
-                            for i in 0..<count { ss += Int(row[start + i]) * Int(k[i]) }
-                            dst[y * outWidth + x] = LanczosCoefficients.clip8(ss)
-                        }
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    /// `source` (`width` wide, its first row being source row `rowOffset`) resampled vertically.
-    private static func verticalPass(_ source: [UInt8], width: Int, rowOffset: Int,
-                                     _ coefficients: LanczosCoefficients) -> [UInt8] {
-        let outHeight = coefficients.bounds.count
-        var out = [UInt8](repeating: 0, count: width * outHeight)
-        source.withUnsafeBufferPointer { src in
-            coefficients.weights.withUnsafeBufferPointer { kk in
-                out.withUnsafeMutableBufferPointer { dst in
-                    for y in 0..<outHeight {
-                        let (start, count) = coefficients.bounds[y]
-                        let k = kk.baseAddress! + y * coefficients.ksize
-                        let top = src.baseAddress! + (start - rowOffset) * width
-                        for x in 0..<width {
-                            var ss = 1 << (LanczosCoefficients.precisionBits - 1)
-                            for i in 0..<count { ss += Int(top[i * width + x]) * Int(k[i]) }
-                            dst[y * width + x] = LanczosCoefficients.clip8(ss)
-                        }
-                    }
-                }
-            }
-        }
-        return out
-    }
-}
-
-/// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the Lanczos-3 filter.
-struct LanczosCoefficients {
-    /// `32 - 8 - 2`: fixed-point fraction bits of the 8-bit path.
-    static let precisionBits = 22
-    let ksize: Int
-    /// Per output pixel: first source index and number of taps.
-    let bounds: [(start: Int, count: Int)]
-    /// `outSize * ksize` fixed-point weights.
-    let weights: [Int32]
-
-    init(inSize: Int, outSize: Int) {
-        let scale = Double(inSize) / Double(outSize)
-        let filterScale = max(scale, 1.0)
-        let support = 3.0 * filterScale
-        let ksize = Int(support.rounded(.up)) * 2 + 1
-        var bounds: [(start: Int, count: Int)] = []
-        bounds.reserveCapacity(outSize)
-        var weights = [Int32](repeating: 0, count: outSize * ksize)
-        var k = [Double](repeating: 0, count: ksize)
-        for xx in 0..<outSize {
-            let center = (Double(xx) + 0.5) * scale
-            let ss = 1.0 / filterScale
-            // C's (int) cast truncates toward zero, as Swift's Int(Double) does.
-            let xmin = max(Int(center - support + 0.5), 0)
-            let xmax = min(Int(center + support + 0.5), inSize) - xmin
-            var ww = 0.0
-            for x in 0..<xmax {
-                let w = Self.lanczos((Double(x + xmin) - center + 0.5) * ss)
-                k[x] = w
-                ww += w
-            }
-            for x in 0..<xmax {
-                var v = k[x]
-                if ww != 0 { v /= ww }
-                let scaled = v * Double(1 << Self.precisionBits)
-                weights[xx * ksize + x] = Int32(v < 0 ? -0.5 + scaled : 0.5 + scaled)
-            }
-            bounds.append((xmin, xmax))
-        }
-        self.ksize = ksize
-        self.bounds = bounds
-        self.weights = weights
-    }
-
-    @inline(__always)
-    static func clip8(_ value: Int) -> UInt8 {
-        let v = value >> precisionBits
-        return v <= 0 ? 0 : v >= 255 ? 255 : UInt8(v)
-    }
-
-    static func sinc(_ x: Double) -> Double {
-        if x == 0 { return 1 }
-        let y = x * Double.pi
-        return sin(y) / y
-    }
-
-    /// Truncated sinc, support 3.
-    static func lanczos(_ x: Double) -> Double {
-        (-3.0 <= x && x < 3.0) ? sinc(x) * sinc(x / 3) : 0
+        let pixels = PILResample.lanczos.resample(gray.pixels, width: gray.width, height: gray.height, channels: 1,
+                                                  toWidth: width, toHeight: height,
+                                                  flavor: .pillow(order == .pillow13 ? .pillow13 : .horizontalFirst))
+        return GrayImage(width: width, height: height, pixels: pixels)
     }
 }

@@ -10,6 +10,10 @@
 // - Resize / ResizeMethod: TensorFlow's half-pixel bilinear and PIL's nearest; float maps too.
 // - ModelInput / Preprocessing: images to `[batch, height, width, 3]`, resized and rescaled
 //   (x/255) or "caffe"-normalised in one pass, rows spread over the cores.
+// - PILResample / ResizeBackend / ImageProcessor: Pillow's and torchvision's 8-bit resizes bit for
+//   bit, and Hugging Face's resize-rescale-normalize (SegFormer's processor) value for value.
+// - ClassMask / GrayImage16: single-channel PNGs as stored (class indices, palette indices,
+//   16-bit depth), read through rubble_png_decode_samples_*; exact crops and flips.
 // - ColorMap (matplotlib's jet) and Overlay (heat map blended over an image) for Grad-CAM.
 //
 // The C shims CJPEG and CPNG (png_decode.c, png_reduce.c, png_encode.c) hold the only setjmp:

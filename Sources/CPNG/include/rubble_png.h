@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-/* Result codes (the same numbers as rubble_jpeg.h uses). */
+/* Result codes (the same numbers as rubble_jpeg.h uses; 8 is PNG's own). */
 enum {
     RUBBLE_PNG_OK = 0,
     RUBBLE_PNG_UNREADABLE = 1,  /* the file could not be opened or read (errno text in message) */
@@ -25,7 +25,8 @@ enum {
     RUBBLE_PNG_UNSUPPORTED = 4,
     RUBBLE_PNG_NO_MEMORY = 5,   /* allocation failed, or a buffer size does not fit in memory */
     RUBBLE_PNG_ARGUMENT = 6,    /* bad call (null pointer, bad size, colour type or depth) */
-    RUBBLE_PNG_TOO_MANY_PIXELS = 7 /* the header's width * height exceeds max_pixels */
+    RUBBLE_PNG_TOO_MANY_PIXELS = 7, /* the header's width * height exceeds max_pixels */
+    RUBBLE_PNG_NOT_SINGLE_CHANNEL = 8 /* rubble_png_decode_samples_*: an RGB, RGBA or gray + alpha PNG */
 };
 
 /* PNG colour types (the numbers of the PNG specification). */
@@ -95,6 +96,24 @@ int rubble_png_decode_mem(const unsigned char *data, size_t size, int min_width,
                           unsigned long long max_pixels, unsigned char *out, size_t out_size, rubble_png_info *info);
 int rubble_png_decode_file(const char *path, int min_width, int min_height, unsigned long long max_pixels,
                            unsigned char *out, size_t out_size, rubble_png_info *info);
+
+/*
+ * Decodes a single-channel PNG to its raw samples, one a pixel, row-major, without colour
+ * conversion: gray values as stored (1, 2 and 4-bit samples unpacked to one byte each and NOT
+ * scaled: a 2-bit sample 3 stays 3), palette images as their INDICES (the palette is not
+ * applied), 16-bit gray as native-endian 16-bit values; tRNS, gamma and sBIT are ignored and
+ * interlacing is undone. For class masks (indices per pixel) and depth maps.
+ *
+ * RGB, RGBA and gray + alpha PNGs fail with RUBBLE_PNG_NOT_SINGLE_CHANNEL (color_type filled),
+ * and an image of more than max_pixels stored pixels with RUBBLE_PNG_TOO_MANY_PIXELS, both
+ * before `out` is touched. `out` must hold exactly out_size = width * height * (bit_depth == 16
+ * ? 2 : 1) bytes of the stored size (planned from the header; 16-bit samples aligned for
+ * uint16_t), else RUBBLE_PNG_ARGUMENT. On failure `out` holds garbage.
+ */
+int rubble_png_decode_samples_mem(const unsigned char *data, size_t size, unsigned long long max_pixels, void *out,
+                                  size_t out_size, rubble_png_info *info);
+int rubble_png_decode_samples_file(const char *path, unsigned long long max_pixels, void *out, size_t out_size,
+                                   rubble_png_info *info);
 
 /*
  * Encodes rows of `samples` laid out as libpng expects for (color_type, bit_depth): samples
