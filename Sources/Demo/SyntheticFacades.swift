@@ -130,7 +130,7 @@ public struct SyntheticFacades: Sendable {
                 let stem = name(index: index)
                 do {
                     try ImageEncoder.writePNG(image, to: images.appendingPathComponent(stem + ".png"))
-                    try GrayPNG.write(mask, width: width, height: height, to: masks.appendingPathComponent(stem + ".png"))
+                    try ClassMask(width: width, height: height, indices: mask).write(to: masks.appendingPathComponent(stem + ".png"))
                 } catch {
                     failure.record(error)
                 }
