@@ -11,10 +11,7 @@ struct ConfigFields {
         .invalidConfig(file: file, key: key, reason: reason)
     }
 
-    static func show(_ value: JSONValue) -> String {
-        let text = JSONWriter.compact(value)
-        return text.count > 80 ? String(text.prefix(80)) + "..." : text
-    }
+    static func show(_ value: JSONValue) -> String { value.excerpt(80) }
 
     func int(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let value = object[key] else { return fallback }

@@ -11,7 +11,7 @@ public struct HuggingFaceConfig: Sendable, Equatable {
     /// Every key of the file.
     public let values: [String: JSONValue]
 
-    /// Reads `url` (strict JSON, the top level an object).
+    /// Reads `url` (JSON whose top level is an object).
     public init(contentsOf url: URL) throws {
         self.init(values: try JSONFile.readObject(at: url), path: url.path)
     }

@@ -104,7 +104,7 @@ public enum HuggingFaceError: Error, CustomStringConvertible, Equatable, Sendabl
     /// spaces from a hostile file are visible, and at most 200 characters of it.
     static func quote(_ text: String) -> String {
         let shown = text.count > 200 ? String(text.prefix(200)) + "..." : text
-        return JSONWriter.compactString(shown)
+        return JSONValue.string(shown).excerpt()
     }
 
     /// `[16, 16, 8, 8]`; a hostile rank is cut after 16 dimensions.

@@ -7,5 +7,5 @@
 //   HuggingFaceConfig                     config.json as JSON, with the model_type check
 //   SegformerConfiguration                transformers' SegformerConfig (defaults, validation, save)
 //   ImageProcessorConfiguration           preprocessor_config.json (Segformer / DPT image processors)
-//   JSONParser / JSONWriter / JSONFile    strict JSON in, Python's json.dumps and serde_json's text out
+//   JSONValue / JSONFile                  JSON through Foundation (JSONSerialization in, JSONEncoder out)
 //   HuggingFaceError                      every error, naming the file and the tensor or key

@@ -69,7 +69,7 @@ extension ImageProcessorConfiguration {
             let longest = try members["longest_edge"].map { try fields.int($0, key: "size.longest_edge", in: sides) }
             return .shortestEdge(try fields.int(shortest, key: "size.shortest_edge", in: sides), longestEdge: longest)
         }
-        throw fields.error("size", "has the keys \(JSONWriter.sortedKeys(members).prefix(8).joined(separator: ", ")); expected "
+        throw fields.error("size", "has the keys \(members.keys.sorted().prefix(8).joined(separator: ", ")); expected "
                            + "height and width, or shortest_edge (and longest_edge)")
     }
 

@@ -2,8 +2,11 @@ import AtomicFiles
 import Foundation
 
 /// Reading and writing the JSON files of a model folder (`config.json`,
-/// `preprocessor_config.json`): strict parsing with errors that name the file, and writing in
-/// the exact text format of `save_pretrained` (`json.dumps(indent=2, sort_keys=True) + "\n"`).
+/// `preprocessor_config.json`) through Foundation (``JSONValue/init(parsing:)``,
+/// ``JSONValue/jsonData(prettyPrinted:)``), with errors that name the file. Files are written
+/// pretty-printed with sorted keys and a final newline, as `save_pretrained` writes them; the
+/// text is not Python's byte for byte (`"key" : value`, UTF-8 unescaped, `0.0` as `0`), but
+/// Python's `json` reads back the same values.
 public enum JSONFile {
     /// Larger files are refused before they are read (the biggest real `config.json` files,
     /// with tens of thousands of labels, are a few MB).
@@ -39,9 +42,9 @@ public enum JSONFile {
     public static func object(from data: Data, file: String) throws -> [String: JSONValue] {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(data)
+            value = try JSONValue(parsing: data)
         } catch {
-            throw HuggingFaceError.invalidJSON(file: file, reason: error.description)
+            throw HuggingFaceError.invalidJSON(file: file, reason: error.reason)
         }
         guard case let .object(members) = value else {
             throw HuggingFaceError.invalidJSON(file: file, reason: "the top level is \(value.kind), not an object")
@@ -49,16 +52,19 @@ public enum JSONFile {
         return members
     }
 
-    /// `object` as `save_pretrained` writes it: Python's `json.dumps(indent=2, sort_keys=True)`
-    /// and a newline.
-    public static func text(of object: [String: JSONValue]) -> String {
-        JSONWriter.python(.object(object)) + "\n"
-    }
-
-    /// Writes `object` to `url` atomically, in ``text(of:)``'s format.
+    /// Writes `object` to `url` atomically: pretty-printed, keys sorted, and a newline. Throws
+    /// ``HuggingFaceError/writeFailed(file:reason:)`` (also for a NaN or infinite number, which
+    /// JSON cannot hold) and leaves no file behind.
     public static func write(_ object: [String: JSONValue], to url: URL) throws {
+        var data: Data
         do {
-            try AtomicFile.write(text(of: object), to: url)
+            data = try JSONValue.object(object).jsonData(prettyPrinted: true)
+        } catch {
+            throw HuggingFaceError.writeFailed(file: url.path, reason: HuggingFaceError.encodingReason(error))
+        }
+        data.append(UInt8(ascii: "\n"))
+        do {
+            try AtomicFile.write(data, to: url)
         } catch let error as AtomicFileError {
             throw HuggingFaceError.writeFailed(file: url.path, reason: error.reason)
         }

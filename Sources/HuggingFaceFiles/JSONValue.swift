@@ -1,17 +1,19 @@
 import Foundation
 
 /// A JSON value as the Hugging Face files hold it, keeping what Python's `json` module keeps:
-/// an integer written without fraction or exponent stays an integer (`255`, not `255.0`), so a
-/// configuration read and written again says the same thing.
+/// an integer written without fraction or exponent stays an integer (`255`, not `255.0`).
 ///
-/// Values come from ``JSONParser`` (strict RFC 8259, duplicate keys refused) or from `Codable`;
-/// ``JSONWriter`` prints them as Python's `json.dumps` or as `serde_json` does.
+/// Text is read with Foundation's `JSONSerialization` (``init(parsing:)``) and written with its
+/// `JSONEncoder` (``jsonData(prettyPrinted:)``); see JSONValue+Foundation.swift for what that
+/// accepts and how it writes. The `Codable` conformance below serves other coders: through
+/// `JSONDecoder` it reads any integral number that fits (`1.0`, `1e2`) as ``integer(_:)``.
 public enum JSONValue: Sendable, Equatable, Hashable {
     case null
     case bool(Bool)
     /// A number written as an integer that fits in `Int64`.
     case integer(Int64)
-    /// Any other number (always finite).
+    /// Any other number (always finite when read from text; ``jsonData(prettyPrinted:)``
+    /// refuses NaN and infinities).
     case number(Double)
     case string(String)
     case array([JSONValue])

@@ -57,9 +57,9 @@ public struct SafeTensorsHeader: Sendable, Equatable {
         }
         let json: JSONValue
         do {
-            json = try JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + headerLength)]))
+            json = try JSONValue(parsing: Data(UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + headerLength)])))
         } catch {
-            throw HuggingFaceError.invalidHeader(file: file, reason: "the header is not valid JSON: \(error)")
+            throw HuggingFaceError.invalidHeader(file: file, reason: "the header is not valid JSON: \(error.reason)")
         }
         guard case let .object(members) = json else {
             throw HuggingFaceError.invalidHeader(file: file, reason: "the header is \(json.kind), not a JSON object")
@@ -69,7 +69,7 @@ public struct SafeTensorsHeader: Sendable, Equatable {
         let dataSize = fileSize - 8 - headerLength
         var entries: [SafeTensorsEntry] = []
         entries.reserveCapacity(members.count)
-        for name in JSONWriter.sortedKeys(members) where name != "__metadata__" {
+        for name in members.keys.sorted() where name != "__metadata__" {
             guard let value = members[name] else { continue }
             entries.append(try Self.entry(name, value, dataSize: dataSize, file: file))
         }
@@ -138,7 +138,7 @@ public struct SafeTensorsHeader: Sendable, Equatable {
         let byteCount = try Self.byteCount(shape, dtype: dtype, name: name, file: file)
         guard case let .array(offsets) = offsetsValue, offsets.count == 2,
               case let .integer(begin) = offsets[0], case let .integer(end) = offsets[1] else {
-            throw HuggingFaceError.invalidOffsets(name: name, file: file, reason: "\(JSONWriter.compact(offsetsValue).prefix(100)) "
+            throw HuggingFaceError.invalidOffsets(name: name, file: file, reason: "\(offsetsValue.excerpt(100)) "
                                                   + "is not a pair of integers [begin, end]")
         }
         guard begin >= 0, begin <= end else {
@@ -166,7 +166,7 @@ public struct SafeTensorsHeader: Sendable, Equatable {
         for (axis, element) in elements.enumerated() {
             guard case let .integer(dim) = element, let extent = Int(exactly: dim) else {
                 throw HuggingFaceError.invalidShape(name: name, file: file, reason: "dimension \(axis) is "
-                                                    + "\(JSONWriter.compact(element).prefix(40)), not an integer")
+                                                    + "\(element.excerpt(40)), not an integer")
             }
             guard extent >= 0 else {
                 throw HuggingFaceError.invalidShape(name: name, file: file, reason: "dimension \(axis) is \(extent), below zero")

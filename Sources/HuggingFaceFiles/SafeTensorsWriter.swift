@@ -5,11 +5,14 @@ import Tensor
 import Glibc
 #endif
 
-/// Writes `.safetensors` files as the `safetensors` library's `serialize` does: tensors sorted by
-/// dtype alignment (descending: I64 before F32) and then by name, laid out contiguously in that
-/// order; the header is compact JSON with `__metadata__` first, padded with spaces to a multiple
-/// of 8 bytes so every tensor's data is 8-byte aligned in the file; data little-endian. A file
-/// read by ``SafeTensorsFile`` and written again comes out byte for byte as PyTorch wrote it.
+/// Writes `.safetensors` files as the `safetensors` library's `serialize` lays them out: tensors
+/// sorted by dtype alignment (descending: I64 before F32) and then by name, contiguous in that
+/// order; the header is compact JSON (Foundation's `JSONEncoder`, keys sorted), padded with
+/// spaces to a multiple of 8 bytes so every tensor's data is 8-byte aligned in the file; data
+/// little-endian. A file read by ``SafeTensorsFile`` and written again has the same data buffer
+/// byte for byte and a header with the same JSON value; only the order of the header's keys
+/// differs from the library's (`__metadata__` first, then the tensors in data order), which
+/// readers do not depend on.
 ///
 /// ```swift
 /// var writer = SafeTensorsWriter()                    // metadata {"format": "pt"}
@@ -125,23 +128,22 @@ public struct SafeTensorsWriter: Sendable {
             if left.dtype.libraryOrder != right.dtype.libraryOrder { return left.dtype.libraryOrder > right.dtype.libraryOrder }
             return left.name.utf8.lexicographicallyPrecedes(right.name.utf8)
         }
-        var json = "{"
-        var first = true
-        if let metadata {
-            json += "\"__metadata__\":" + JSONWriter.compact(.object(metadata.mapValues { .string($0) }))
-            first = false
-        }
+        var header: [String: JSONValue] = [:]
+        if let metadata { header["__metadata__"] = .object(metadata.mapValues(JSONValue.string)) }
         var offset = 0
         for item in ordered {
             let end = offset + Self.byteCount(item)
-            json += (first ? "" : ",") + JSONWriter.compactString(item.name) + ":{\"dtype\":\"\(item.dtype.rawValue)\","
-                + "\"shape\":[" + item.shape.map(String.init).joined(separator: ",") + "],"
-                + "\"data_offsets\":[\(offset),\(end)]}"
-            first = false
+            header[item.name] = .object(["dtype": .string(item.dtype.rawValue),
+                                         "shape": .array(item.shape.map { .integer(Int64($0)) }),
+                                         "data_offsets": .array([.integer(Int64(offset)), .integer(Int64(end))])])
             offset = end
         }
-        json += "}"
-        var headerBytes = Array(json.utf8)
+        var headerBytes: [UInt8]
+        do {
+            headerBytes = Array(try JSONValue.object(header).jsonData())
+        } catch {
+            throw HuggingFaceError.writeFailed(file: file, reason: HuggingFaceError.encodingReason(error))
+        }
         headerBytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - headerBytes.count % 8) % 8))
         var data = Data(capacity: 8 + headerBytes.count)
         withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { data.append(contentsOf: $0) }

@@ -74,7 +74,7 @@ extension SegformerConfiguration {
         names.reserveCapacity(labels.count)
         for index in 0..<labels.count {
             guard let label = labels[String(index)] else {
-                let unexpected = JSONWriter.sortedKeys(labels).first { key in
+                let unexpected = labels.keys.sorted().first { key in
                     guard let number = Int(key), String(number) == key else { return true }
                     return number < 0 || number >= labels.count
                 }

@@ -162,7 +162,8 @@ public struct SegformerConfiguration: Sendable, Equatable {
         return try SegformerConfiguration(json: config.values, file: config.path)
     }
 
-    /// Writes `config.json` into `folder` atomically, in `save_pretrained`'s format, so that
+    /// Writes `config.json` into `folder` atomically, laid out as `save_pretrained` does it
+    /// (pretty-printed, keys sorted; see ``JSONFile/write(_:to:)``), so that
     /// `SegformerConfig.from_pretrained(folder)` (and `AutoConfig`) read it back: ``otherKeys``
     /// as they were, every modelled key, `architectures: ["SegformerForSemanticSegmentation"]`,
     /// `model_type: "segformer"`, and `id2label` / `label2id` from ``classNames``.

@@ -47,5 +47,39 @@ func huggingFaceError(_ body: () throws -> Void, file: StaticString = #filePath,
 
 /// Writes `object` as JSON text (any format; the readers only need valid JSON).
 func writeJSON(_ object: [String: JSONValue], to url: URL) throws {
-    try Data(JSONWriter.compact(.object(object)).utf8).write(to: url)
+    try JSONValue.object(object).jsonData().write(to: url)
+}
+
+/// The JSON text of `value`, compact (for building headers in tests).
+func jsonText(_ value: JSONValue) -> String { value.excerpt() }
+
+/// A safetensors file's header as a JSON value, and its data buffer.
+func safetensorsParts(_ data: Data) throws -> (header: JSONValue, buffer: Data) {
+    let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    XCTAssertEqual(length % 8, 0, "the header is padded to a multiple of 8 bytes")
+    let start = data.startIndex + 8
+    return (try JSONValue(parsing: data[start..<(start + length)]), data[(start + length)...])
+}
+
+/// Whether Python's `json` module reads `a` and `b` as equal values: numbers compare by value
+/// (`0 == 0.0` in Python, and `JSONEncoder` writes `0.0` as `0`), everything else exactly.
+func pythonEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {
+    switch (a, b) {
+    case let (.integer(x), .integer(y)): return x == y
+    case (.integer, .number), (.number, .integer), (.number, .number): return a.doubleValue == b.doubleValue
+    case let (.array(x), .array(y)): return x.count == y.count && zip(x, y).allSatisfy(pythonEqual)
+    case let (.object(x), .object(y)):
+        return Set(x.keys) == Set(y.keys) && x.allSatisfy { key, value in y[key].map { pythonEqual(value, $0) } ?? false }
+    default: return a == b
+    }
+}
+
+/// Fails unless `a` and `b` are the same values for Python (``pythonEqual(_:_:)``), naming the
+/// keys that differ.
+func assertPythonEqual(_ a: [String: JSONValue], _ b: [String: JSONValue], file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.keys.sorted(), b.keys.sorted(), file: file, line: line)
+    for (key, value) in a {
+        guard let other = b[key] else { continue }
+        XCTAssertTrue(pythonEqual(value, other), "\(key): \(value.excerpt(80)) != \(other.excerpt(80))", file: file, line: line)
+    }
 }
