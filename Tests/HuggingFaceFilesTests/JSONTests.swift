@@ -40,7 +40,7 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(values, .array([.integer(1), .number(1), .number(100), .number(1e-6), .integer(0), .integer(0), .integer(-1),
                                        .integer(2_147_483_648), .integer(.min), .number(0x1p64),
                                        .number(0x1p64), .number(1.2345678901234568e29), .bool(true), .bool(false),
-                                       .number(0.1), .number(5e-324)]))
+                                       .number(0.1), .number(Double.leastNonzeroMagnitude)]))
         // NSDecimalNumbers: read from their text, exactly (0.12345678901234568's doubleValue is ...65).
         XCTAssertEqual(try parse("[0.12345678901234568, 1.0000000000000002, -1000000000000000000, 2.3955760175515948e16]"),
                        .array([.number(0.12345678901234568), .number(1.0000000000000002), .integer(-1_000_000_000_000_000_000),
