@@ -45,9 +45,9 @@ public final class Dense: SoftmaxOutputLayer {
         guard input.rank >= 2, input.shape.dims.last == inputSize else {
             throw LayerError.shapeMismatch(layer: name, expected: "[batch, ..., \(inputSize)]", got: input.shape)
         }
-        guard input.rank > 2 else { return Tensor.matmul(input, kernel.tracked) + bias.tracked }
+        guard input.rank > 2 else { return Tensor.linear(input, weight: kernel.tracked, bias: bias.tracked) }
         let rows = input.count / inputSize
-        let product = Tensor.matmul(input.reshaped([rows, inputSize]), kernel.tracked) + bias.tracked
+        let product = Tensor.linear(input.reshaped([rows, inputSize]), weight: kernel.tracked, bias: bias.tracked)
         return product.reshaped(Shape(input.shape.dims.dropLast() + [outputSize]))
     }
 }

@@ -59,14 +59,9 @@ extension Tensor {
         Parallel.forEachRange(rows, grain: Swift.max(1, 8192 / Swift.max(width, 1))) { range in
             for r in range {
                 let row = shared.value + r * width
-                var top = -Float.infinity
-                for j in 0..<width { top = Swift.max(top, row[j]) }
-                let shift = VectorMath.Vector(repeating: top)
-                VectorMath.apply(row, row, count: width) { VectorMath.exp($0 - shift) }
-                var total: Float = 0
-                for j in 0..<width { total += row[j] }
-                let inverse = 1 / total
-                for j in 0..<width { row[j] *= inverse }
+                let top = VectorMath.maximum(row, count: width)
+                let total = VectorMath.exponentials(row, row, count: width, shift: top)
+                VectorMath.scale(row, count: width, by: 1 / total)
             }
         }
     }

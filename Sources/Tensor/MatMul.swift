@@ -33,3 +33,28 @@ extension Tensor {
         return out.recordingGradient(from: self) { $0.transposed() }
     }
 }
+
+extension Tensor {
+    /// `x · weight + bias` for `x [rows, in]`, `weight [in, out]`, `bias [out]`: the bias is
+    /// written into the output first and the product accumulated onto it by OpenBLAS (one pass
+    /// over the output, not a matmul then a broadcast add). Gradients: `g · weightᵀ`, `xᵀ · g`
+    /// and the column sums of `g`.
+    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
+        precondition(x.rank == 2 && weight.rank == 2 && x.shape[1] == weight.shape[0] && bias.shape == [weight.shape[1]],
+                     "linear of \(x.shape) with weight \(weight.shape) and bias \(bias.shape)")
+        let (rows, inputs, outputs) = (x.shape[0], x.shape[1], weight.shape[1])
+        let out = Tensor.uninitialized([rows, outputs])
+        let b = bias.storage.base, c = out.storage.base
+        for r in 0..<rows { (c + r * outputs).update(from: b, count: outputs) }
+        if inputs > 0 {
+            BLAS.sgemm(m: rows, n: outputs, k: inputs, a: x.storage.base, lda: inputs, b: weight.storage.base,
+                       ldb: outputs, beta: 1, c: c, ldc: outputs)
+        }
+        let xd = x.detached, wd = weight.detached
+        return out.recordingGradient(from: [
+            (x, { g in matmul(g, wd, transposeB: true) }),
+            (weight, { g in matmul(xd, g, transposeA: true) }),
+            (bias, { g in g.sum(alongAxes: [0]) }),
+        ])
+    }
+}

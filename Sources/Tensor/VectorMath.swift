@@ -14,7 +14,11 @@ public enum VectorMath {
     @inline(__always)
     public static func exp(_ x: Vector) -> Vector {
         let tooSmall = x .< -87.33654, tooLarge = x .> 88.72283
-        let clamped = x.clamped(lowerBound: Vector(repeating: -87.33654), upperBound: Vector(repeating: 88.72283))
+        // Clamped by masks (SIMD's `clamped` is not specialised here and would cost a call per vector).
+        var clamped = x
+        clamped.replace(with: -87.33654, where: tooSmall)
+        clamped.replace(with: 88.72283, where: tooLarge)
+        clamped.replace(with: 0, where: x .!= x)
         // n = round(x / ln2) through the 1.5·2^23 trick: the sum's low mantissa bits hold n.
         let shifter = Vector(repeating: 12_582_912)
         let biased = clamped * 1.442_695_040_888_963_4 + shifter
@@ -59,6 +63,56 @@ public enum VectorMath {
     @inline(__always)
     static func abs(_ x: Vector) -> Vector {
         unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Vector.self)
+    }
+
+    /// The largest of `count` floats (`-infinity` for none; NaN is skipped as `max` skips it).
+    @inline(__always)
+    static func maximum(_ source: UnsafePointer<Float>, count: Int) -> Float {
+        var best = Vector(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(source + i).loadUnaligned(as: Vector.self)
+            best.replace(with: v, where: v .> best)
+            i += 8
+        }
+        var result = best.max()
+        while i < count { result = Swift.max(result, source[i]); i += 1 }
+        return result
+    }
+
+    /// `target[i] = exp(source[i] - shift)` for `count` floats, returning their sum.
+    @inline(__always)
+    static func exponentials(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, count: Int,
+                             shift: Float) -> Float {
+        let offset = Vector(repeating: shift)
+        var sums = Vector(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            let e = exp(UnsafeRawPointer(source + i).loadUnaligned(as: Vector.self) - offset)
+            UnsafeMutableRawPointer(target + i).storeBytes(of: e, as: Vector.self)
+            sums += e
+            i += 8
+        }
+        var total = sums.sum()
+        if i < count {
+            var v = Vector(repeating: -.infinity)
+            for j in 0..<(count - i) { v[j] = source[i + j] }
+            let e = exp(v - offset)
+            for j in 0..<(count - i) { target[i + j] = e[j]; total += e[j] }
+        }
+        return total
+    }
+
+    /// `target[i] = source[i] * factor` for `count` floats.
+    @inline(__always)
+    static func scale(_ buffer: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(buffer + i).loadUnaligned(as: Vector.self) * factor
+            UnsafeMutableRawPointer(buffer + i).storeBytes(of: v, as: Vector.self)
+            i += 8
+        }
+        while i < count { buffer[i] *= factor; i += 1 }
     }
 
     /// `body` on `count` floats eight at a time; the tail is padded, computed and cut off.

@@ -78,6 +78,13 @@ final class TransformerOpsTests: XCTestCase {
         }
     }
 
+    func testLinearEqualsMatmulPlusBias() {
+        let x = random([5, 4], seed: 30), w = random([4, 3], seed: 31), b = random([3], seed: 32)
+        XCTAssertLessThan(Tensor.linear(x, weight: w, bias: b).maxAbsDifference(Tensor.matmul(x, w) + b), 1e-6)
+        let errors = GradientCheck.errors(at: [x, w, b]) { v in GradientCheck.projected(Tensor.linear(v[0], weight: v[1], bias: v[2])) }
+        for (error, what) in zip(errors, ["x", "weight", "bias"]) { assertGradientError(error, "linear d\(what)") }
+    }
+
     /// Attention through reshapes, permutes, batched matmuls and softmax, the way PyTorch writes it.
     private func referenceAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int) -> Tensor {
         let (b, n, c) = (q.shape[0], q.shape[1], q.shape[2]), m = k.shape[1], d = c / heads
