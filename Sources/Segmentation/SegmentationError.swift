@@ -15,6 +15,9 @@ public enum SegmentationError: Error, Equatable, CustomStringConvertible {
     case unexpectedTensors(names: [String], file: String)
     /// Weights or outputs that are not finite numbers.
     case notFinite(what: String)
+    /// The model's classes are not the damage label set, so which of them are structure (and how
+    /// damaged) must be said.
+    case severityWeightsNeeded(classNames: [String])
 
     public var description: String {
         switch self {
@@ -27,6 +30,9 @@ public enum SegmentationError: Error, Equatable, CustomStringConvertible {
         case let .unexpectedTensors(names, file):
             return "\(file): \(names.count) tensor(s) that this SegFormer does not use, e.g. \(names.prefix(3).joined(separator: ", "))"
         case let .notFinite(what): return "\(what) is not finite (NaN or infinity)"
+        case let .severityWeightsNeeded(classNames):
+            return "the model's classes \(classNames) are not undamaged_structure, damaged_structure, debris: "
+                + "give each structure class its damage value (e.g. --class-values wall=0,crack=0.5,rubble=1)"
         }
     }
 }

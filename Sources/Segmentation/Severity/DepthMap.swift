@@ -36,11 +36,17 @@ public struct DepthMap: Sendable, Equatable {
         self.file = file
     }
 
-    /// Reads a `.npy` depth map: a 2-D `[height, width]` array of a float (or integer) dtype
-    /// (``NPYFile``: every header field checked), every value finite and >= 0.
+    /// Reads a depth map: a `.npy` 2-D `[height, width]` array of a float (or integer) dtype
+    /// (``NPYFile``: every header field checked), or a single-channel PNG (16-bit as depth tools
+    /// write them, or 8-bit) whose samples are the depths; every value finite and >= 0.
     /// - Throws: `NPYError` for a malformed or unsupported file, ``SeverityError`` for another
     ///   rank, an empty map or a bad value — each naming the file.
     public static func read(_ url: URL) throws -> DepthMap {
+        if url.pathExtension.lowercased() == "png" {
+            // A 16-bit (or 8-bit) single-channel PNG: its samples are the depths.
+            let image = try GrayImage16.read(contentsOf: url)
+            return try DepthMap(width: image.width, height: image.height, values: image.floats, file: url.path)
+        }
         let tensor = try NPYFile.read(url)
         guard tensor.rank == 2 else { throw SeverityError.depthRank(shape: tensor.shape.dims, file: url.path) }
         return try DepthMap(width: tensor.shape[1], height: tensor.shape[0], values: tensor.scalars, file: url.path)
