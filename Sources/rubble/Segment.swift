@@ -33,8 +33,8 @@ struct SegmentCommand: ParsableCommand {
             the photo when the aspect ratios agree within 1%.
 
             Two images with the same stem get -2, -3, ... appended. Every file is written \
-            atomically; an unreadable image stops the run with its path named, after \
-            segments.csv is written for the photos already done.
+            atomically. An image that cannot be read is reported on standard error with its path \
+            and the reason; the others are still segmented and the exit status is 1.
             """)
 
     @Option(help: "A SegFormer folder (config.json + model.safetensors).")
@@ -86,12 +86,21 @@ struct SegmentCommand: ParsableCommand {
             try? AtomicFile.write(([header] + rows).joined(separator: "\n") + "\n",
                                         to: outDirectory.appendingPathComponent("segments.csv"))
         }
+        var failures = 0
         for start in stride(from: 0, to: images.count, by: batchSize) {
-            let range = start..<min(start + batchSize, images.count)
-            let photos = try range.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: images[$0])) }
-            let results = try segmenter.segment(photos, depths: depths.isEmpty ? nil : range.map { depths[$0] })
+            var indices: [Int] = [], photos: [RGBImage] = []
+            for index in start..<min(start + batchSize, images.count) {
+                do {
+                    photos.append(try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: images[index])))
+                    indices.append(index)
+                } catch {
+                    failures += 1
+                    warn("\(error)")
+                }
+            }
+            let results = try segmenter.segment(photos, depths: depths.isEmpty ? nil : indices.map { depths[$0] })
             for (offset, result) in results.enumerated() {
-                let index = range.lowerBound + offset
+                let index = indices[offset]
                 let stem = outDirectory.appendingPathComponent(stems[index])
                 try AtomicFile.write(NPYFile.data(result.logits), to: URL(fileURLWithPath: stem.path + "_logits.npy"))
                 try result.mask.write(to: URL(fileURLWithPath: stem.path + "_mask.png"))
@@ -105,6 +114,7 @@ struct SegmentCommand: ParsableCommand {
                 print("\(images[index]): \(result.severity.summary(classNames: classNames, weights: segmenter.weights))")
             }
         }
+        if failures > 0 { throw ExitCode.failure }
     }
 
     /// `wall=0,crack=0.5,rubble=1` by the model's class names.
