@@ -10,13 +10,25 @@ import XCTest
 /// SegFormer against transformers + PyTorch (`Tests/Fixtures/segformer/`, written by
 /// `make_segformer_fixtures.py`): a small random model (hidden sizes 16/32/40/64, sr ratios
 /// 8/4/2/1) as a Hugging Face folder, its stage outputs, logits, losses and one SGD / AdamW step.
+///
+/// `RUBBLE_SEGFORMER_FIXTURES=DIR` runs the same checks on another output of the generator, e.g.
+/// `make_segformer_fixtures.py --out DIR --full` (SegFormer-B0's real sizes at 256x256).
 final class SegformerFixtureTests: XCTestCase {
+    /// The folder the generator wrote into.
+    static let root: URL = ProcessInfo.processInfo.environment["RUBBLE_SEGFORMER_FIXTURES"]
+        .map { URL(fileURLWithPath: $0, isDirectory: true) } ?? Fixtures.url("segformer")
     static let folder = Fixtures.url("segformer/segformer")
+    var modelFolder: URL { Self.root.appendingPathComponent("segformer") }
 
-    /// `[2, 64, 64, 3]` NHWC from the fixture's NCHW pixel values.
-    func pixelValues() throws -> Tensor { try Fixtures.tensor("segformer/seg_pixel_values").permuted([0, 2, 3, 1]).detached }
+    func fixture(_ name: String) throws -> Tensor { try NPYFile.read(Self.root.appendingPathComponent(name + ".npy")) }
 
-    func labels() throws -> [Int32] { try Fixtures.tensor("segformer/seg_labels").scalars.map { Int32($0) } }
+    /// `[2, S, S, 3]` NHWC from the fixture's NCHW pixel values.
+    func pixelValues() throws -> Tensor { try fixture("seg_pixel_values").permuted([0, 2, 3, 1]).detached }
+
+    func labels() throws -> [Int32] { try fixture("seg_labels").scalars.map { Int32($0) } }
+
+    /// The labels' side, S.
+    func side() throws -> Int { try fixture("seg_labels").shape[1] }
 
     func nchw(_ nhwc: Tensor) -> Tensor { nhwc.permuted([0, 3, 1, 2]) }
 
@@ -29,24 +41,26 @@ final class SegformerFixtureTests: XCTestCase {
     }
 
     func testStageOutputsAndLogitsMatchTransformers() throws {
-        let model = try SegformerFolder.load(Self.folder)
+        let model = try SegformerFolder.load(modelFolder)
         XCTAssertEqual(model.classNames, ["undamaged_structure", "damaged_structure", "debris"])
         // transformers' parameter count (manifest.json); the BatchNorm's running statistics are state.
-        XCTAssertEqual(model.weights.reduce(0) { $0 + $1.value.count }, 203_083)
-        XCTAssertEqual(model.state.reduce(0) { $0 + $1.value.count }, 64)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.root.appendingPathComponent("manifest.json")))
+        let expectedCount = try XCTUnwrap((manifest as? [String: Any])?["segformer_params"] as? Int)
+        XCTAssertEqual(model.weights.reduce(0) { $0 + $1.value.count }, expectedCount)
+        XCTAssertEqual(model.state.reduce(0) { $0 + $1.value.count }, 2 * model.configuration.decoderHiddenSize)
         let x = try pixelValues()
         let states = try withoutGradients { try model.hiddenStates(x, training: false) }
         for (index, state) in states.enumerated() {
-            assertClose(nchw(state), try Fixtures.tensor("segformer/seg_hidden_\(index)"), tolerance: 1e-4, "stage \(index)")
+            assertClose(nchw(state), try fixture("seg_hidden_\(index)"), tolerance: 1e-4, "stage \(index)")
         }
         let logits = try withoutGradients { try model(x, training: false) }
-        assertClose(nchw(logits), try Fixtures.tensor("segformer/seg_logits"), tolerance: 1e-4, "logits")
+        assertClose(nchw(logits), try fixture("seg_logits"), tolerance: 1e-4, "logits")
     }
 
     /// Inference reorders the decode head's algebra (one matrix per stage, no concatenation);
     /// the graph-recording path computes it as transformers writes it. Both agree.
     func testInferenceDecodeHeadEqualsTheRecordedPath() throws {
-        let model = try SegformerFolder.load(Self.folder)
+        let model = try SegformerFolder.load(modelFolder)
         let x = try pixelValues()
         let fast = try withoutGradients { try model(x, training: false) }
         let recorded = try model(x.requiringGradient(), training: false)
@@ -54,31 +68,31 @@ final class SegformerFixtureTests: XCTestCase {
     }
 
     func testLossesMatchPyTorch() throws {
-        let model = try SegformerFolder.load(Self.folder)
+        let model = try SegformerFolder.load(modelFolder)
         let x = try pixelValues(), y = try labels()
         // Hugging Face computes the loss in train mode: the decode head's BatchNorm uses batch statistics.
         let logits = try model(x, training: true)
-        let loss = try PixelCrossEntropy().loss(logits: logits, labels: y, height: 64, width: 64)
-        let expected = try Fixtures.tensor("segformer/seg_loss").scalar
+        let loss = try PixelCrossEntropy().loss(logits: logits, labels: y, height: side(), width: side())
+        let expected = try fixture("seg_loss").scalar
         XCTAssertEqual(loss.scalar, expected, accuracy: 1e-5 * abs(expected))
-        let weights = try Fixtures.tensor("segformer/seg_class_weights").scalars
-        let weighted = try PixelCrossEntropy(classWeights: weights).loss(logits: logits, labels: y, height: 64, width: 64)
-        let expectedWeighted = try Fixtures.tensor("segformer/seg_loss_weighted").scalar
+        let weights = try fixture("seg_class_weights").scalars
+        let weighted = try PixelCrossEntropy(classWeights: weights).loss(logits: logits, labels: y, height: side(), width: side())
+        let expectedWeighted = try fixture("seg_loss_weighted").scalar
         XCTAssertEqual(weighted.scalar, expectedWeighted, accuracy: 1e-5 * abs(expectedWeighted))
     }
 
     /// The fixture's model after one train-mode step (PyTorch ran three train-mode forward passes
     /// before saving: the loss, the weighted loss, and the step's own).
     func trainedReference(_ name: String) throws -> Segformer {
-        try SegformerFolder.load(Fixtures.url("segformer/\(name)"))
+        try SegformerFolder.load(Self.root.appendingPathComponent(name))
     }
 
     func oneStep(_ optimizer: any Optimizer) throws -> Segformer {
-        let model = try SegformerFolder.load(Self.folder)
+        let model = try SegformerFolder.load(modelFolder)
         let x = try pixelValues(), y = try labels()
         _ = try withoutGradients { try model(x, training: true) }
         _ = try withoutGradients { try model(x, training: true) }
-        let loss = try PixelCrossEntropy().loss(logits: model(x, training: true), labels: y, height: 64, width: 64)
+        let loss = try PixelCrossEntropy().loss(logits: model(x, training: true), labels: y, height: side(), width: side())
         loss.backward()
         optimizer.step(model.parameters)
         model.batchNormSteps += 3
@@ -88,7 +102,7 @@ final class SegformerFixtureTests: XCTestCase {
     func testOneSGDStepMatchesPyTorch() throws {
         let model = try oneStep(try SGD(learningRate: 0.01))
         let reference = try trainedReference("segformer_trained_sgd")
-        let start = try SegformerFolder.load(Self.folder)
+        let start = try SegformerFolder.load(modelFolder)
         var largestUpdate: Float = 0
         for (before, after) in zip(start.torchStateDict, reference.torchStateDict) where before.parameter.role == .weight {
             largestUpdate = max(largestUpdate, before.parameter.value.maxAbsDifference(after.parameter.value))
@@ -120,8 +134,8 @@ final class SegformerFixtureTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(Double(close) / Double(total), 0.995, "\(close) of \(total) within 0.1 x lr")
         let y = try labels()
-        let after = try PixelCrossEntropy().loss(logits: model(try pixelValues(), training: true), labels: y, height: 64, width: 64)
-        let expected = try Fixtures.tensor("segformer/seg_loss_after_step").scalar
+        let after = try PixelCrossEntropy().loss(logits: model(try pixelValues(), training: true), labels: y, height: side(), width: side())
+        let expected = try fixture("seg_loss_after_step").scalar
         XCTAssertEqual(after.scalar, expected, accuracy: 1e-4 * abs(expected))
     }
 }
