@@ -9,6 +9,8 @@ import Tensor
 ///
 /// Activations are NHWC: pixel values `[batch, height, width, 3]` (normalised as the image
 /// processor does), logits `[batch, height / 4, width / 4, classes]` (Hugging Face's are NCHW).
+/// Every LayerNorm uses PyTorch's default epsilon 1e-5, as transformers' modules construct them
+/// (`nn.LayerNorm(hidden_size)`); `config.layer_norm_eps` is not read by the PyTorch model.
 public final class Segformer: CompositeLayer {
     public let name = "segformer"
     public let configuration: SegformerConfiguration
