@@ -56,12 +56,14 @@ final class ScreenSeverityTests: XCTestCase {
         return widths
     }
 
-    private func screener(out: URL, modelFolder: URL, threshold: Float, assessor: (any DamageAssessor)?) throws -> Screener {
+    private func screener(out: URL, modelFolder: URL, threshold: Float, assessor: (any DamageAssessor)?,
+                          overwrite: Bool = false) throws -> Screener {
         let (model, _) = try tinyModel(in: modelFolder)
         var options = ScreenOptions(classNames: screeningClassNames, positive: 0)
         options.threshold = threshold
         options.batchSize = 4
         options.minimumSide = 100
+        options.overwrite = overwrite
         return try Screener(model: model, pipeline: ImagePipeline(imageSize: 48), options: options, output: out, assessor: assessor)
     }
 
@@ -176,6 +178,13 @@ final class ScreenSeverityTests: XCTestCase {
         for panel in expectedPanels { XCTAssertTrue(html.contains("src=\"./segment/\(panel)\""), panel) }
         XCTAssertTrue(html.contains("<option value=\"s-desc\">severity, high first</option>"))
         XCTAssertTrue(html.contains("flagged scored for severity"))
+
+        // --overwrite removes the earlier run's segment panels with its Grad-CAM panels.
+        let again = try screener(out: out, modelFolder: root, threshold: 1, assessor: RecordingAssessor(), overwrite: true)
+        let nothing = try again.run(directory: photos)
+        XCTAssertEqual(nothing.flagged, 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("segment").path), [])
+        XCTAssertTrue(try readResults(out).rows.allSatisfy { $0["severity"] == "" })
     }
 
     /// A batch the assessor throws on is asked again photo by photo: only the photo it fails on
