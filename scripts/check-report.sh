@@ -15,7 +15,11 @@
 # 6. chromium on a self-test page that drives the report in an iframe (sort, label filter,
 #    threshold slider, confirm/reject marks, the exported CSV read back from its Blob URL);
 # 7. chromium --screenshot at 1280x900, decoded with python3's zlib: the page is not blank
-#    (many distinct colours, the panels' heat-map colours present).
+#    (many distinct colours, the panels' heat-map colours present);
+# 8. `rubble screen --segmenter` (the small fixture SegFormer): results.csv gains a last column
+#    `severity`, a number in [0, 1] for flagged photos and empty for the others, one
+#    segment/<stem>_segment.png per flagged photo, and in chromium every card has its severity,
+#    its segmentation thumbnail loads, and sorting by severity orders the cards.
 # Prints what it checked; exits non-zero only when a check fails (or a tool cannot be had).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -238,4 +242,69 @@ print(f"check-report: screenshot {w}x{h}: {len(colours)} distinct colours, {warm
 sys.exit(0 if len(colours) >= 1000 and warm >= 500 else 1)
 EOF
 if [ -n "${KEEP:-}" ]; then say "screenshot: $shot"; else say "screenshot checked (set KEEP=DIR to keep it and the other files)"; fi
+
+# --- 8. damage severity with a segmenter ----------------------------------------------------------
+segmenter=Tests/Fixtures/segformer/segformer
+[ -f "$segmenter/config.json" ] || fail "no fixture segmenter at $segmenter"
+sout="$work/out-severity"
+say "screening again with --segmenter $segmenter"
+"$RUBBLE" screen "$photos" --arch baseline --head 64 --weights "$weights" --positive rubble \
+  --threshold "$threshold" --min-size 0 --batch-size 8 --out "$sout" --segmenter "$segmenter" >"$work/screen-severity.log" 2>&1 \
+  || { cat "$work/screen-severity.log"; fail "rubble screen --segmenter"; }
+grep -q "flagged scored for severity" "$work/screen-severity.log" || fail "the summary does not mention the severity"
+header=$(head -1 "$sout/results.csv")
+[ "$header" = "path,digest,phash,duplicate_of,p_intact,p_rubble,label,milliseconds,error,severity" ] \
+  || fail "results.csv header with --segmenter: $header"
+# (python3's csv: error messages hold commas)
+counts=$(python3 - "$sout/results.csv" "$threshold" <<'EOF2'
+import csv, re, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+t, flagged, bad = float(sys.argv[2]), 0, []
+for r in rows:
+    is_flagged = r["p_rubble"] != "" and float(r["p_rubble"]) >= t
+    s = r["severity"]
+    if is_flagged:
+        flagged += 1
+        if not (re.fullmatch(r"[0-9]+\.[0-9]{6}", s) and 0 <= float(s) <= 1): bad.append("flagged without a severity: " + r["path"])
+    elif s != "":
+        bad.append("severity for a photo not flagged: " + r["path"])
+if bad: sys.exit("; ".join(bad))
+print(flagged)
+EOF2
+) || fail "results.csv severity column"
+sflagged=$counts
+spanels=$(ls "$sout/segment" | grep -c '_segment\.png$' || true)
+[ "$spanels" -eq "$sflagged" ] || fail "$spanels segment panels for $sflagged flagged photos"
+say "results.csv: severity for all $sflagged flagged photos, empty for the rest; $spanels segment panels"
+cat > "$sout/selftest.html" <<'EOF2'
+<!DOCTYPE html><html><body><pre id="result">pending</pre>
+<iframe id="f" src="report.html" style="width:1200px;height:800px"></iframe>
+<script>
+function fail(m) { document.getElementById("result").textContent = "FAIL " + m; }
+document.getElementById("f").addEventListener("load", function () {
+  try {
+    var d = this.contentDocument, w = this.contentWindow;
+    var g = d.getElementById("gallery");
+    if (g.dataset.ready !== "1") return fail("not ready");
+    var cards = Array.prototype.slice.call(g.querySelectorAll("article.card"));
+    if (!cards.length) return fail("no cards");
+    if (!cards.every(function (c) { return /^[0-9.]+$/.test(c.dataset.severity || ""); })) return fail("a card without severity");
+    var thumbs = Array.prototype.slice.call(g.querySelectorAll(".seg img"));
+    if (thumbs.length !== cards.length) return fail(thumbs.length + " segmentation thumbnails for " + cards.length + " cards");
+    if (!thumbs.every(function (i) { return i.complete && i.naturalWidth > 0; })) return fail("a segmentation thumbnail did not load");
+    var sort = d.getElementById("sort");
+    sort.value = "s-desc"; sort.dispatchEvent(new w.Event("change"));
+    if (sort.value !== "s-desc") return fail("no severity sort option");
+    var s = Array.prototype.slice.call(g.querySelectorAll("article.card")).map(function (c) { return parseFloat(c.dataset.severity); });
+    for (var i = 1; i < s.length; i++) if (s[i] > s[i - 1]) return fail("not sorted by severity: " + s.join(","));
+    document.getElementById("result").textContent = "PASS " + cards.length + " cards with severity and thumbnail; sorted by severity";
+  } catch (e) { fail(String(e)); }
+});
+</script></body></html>
+EOF2
+browse --virtual-time-budget=10000 --dump-dom "file://$sout/selftest.html" > "$work/selftest-severity.html" || fail "chromium (severity self-test)"
+result=$(grep -o '<pre id="result">[^<]*' "$work/selftest-severity.html" | sed 's/<pre id="result">//')
+say "severity self-test: $result"
+case "$result" in PASS*) ;; *) fail "severity self-test: $result" ;; esac
+rm -f "$sout/selftest.html"
 say "all checks passed in $(( $(date +%s) - start )) s"

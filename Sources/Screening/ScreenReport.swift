@@ -9,11 +9,19 @@ import Markup
 /// panel `gradcam/<stem>_gradcam.png` (the photo beside one heat-map overlay per class) and
 /// links the original photo by its path relative to the report. Embedding would make the page
 /// grow by ~100 KB per flagged photo and be rewritten whole as the run proceeds; keep the
-/// output folder together (report.html + gradcam/) when moving it.
+/// output folder together (report.html + gradcam/ + segment/) when moving it.
 ///
-/// The cards are plain HTML (`<article class="card" data-path data-name data-p data-label>`),
-/// so the page lists every flagged photo even without JavaScript; the script adds:
-/// - sorting by positive-class probability or by name,
+/// With ``assessesSeverity`` (a run with a ``DamageAssessor``), each card also shows the
+/// photo's damage severity and the assessor's summary line, with a thumbnail of and a link to
+/// its panel `segment/<stem>_segment.png`, and carries `data-severity` (6 decimals; empty when
+/// no structure was in view or the assessment failed); the header gives how many flagged
+/// photos were scored and their mean.
+///
+/// The cards are plain HTML (`<article class="card" data-path data-name data-p data-label>`,
+/// then `data-severity` with an assessor), so the page lists every flagged photo even without
+/// JavaScript; the script adds:
+/// - sorting by positive-class probability, by name, or (with an assessor) by severity (photos
+///   without one last),
 /// - filtering by predicted label, by verification mark, and by a probability slider
 ///   (from the run's threshold up to 1),
 /// - a Confirm / Reject mark per photo (a rejected photo gets the other class, or with more
@@ -47,14 +55,25 @@ public struct ScreenReport {
         /// The link to the original photo, made by ``ScreenReport/link(toPath:)``: `./…`,
         /// `../…` or `file:///…`; any other value is not linked.
         public var original: String
+        /// Damage severity in [0, 1] (nil: no structure in view, or not assessed).
+        public var severity: Double?
+        /// The assessor's one-line summary (nil: not assessed).
+        public var severitySummary: String?
+        /// The assessor's panel relative to the report (`segment/<stem>_segment.png`), if
+        /// written; any other value is not linked.
+        public var severityPanel: String?
 
-        public init(path: String, probabilities: [Float], label: String, score: Float, panel: String?, original: String) {
+        public init(path: String, probabilities: [Float], label: String, score: Float, panel: String?, original: String,
+                    severity: Double? = nil, severitySummary: String? = nil, severityPanel: String? = nil) {
             self.path = path
             self.probabilities = probabilities
             self.label = label
             self.score = score
             self.panel = panel
             self.original = original
+            self.severity = severity
+            self.severitySummary = severitySummary
+            self.severityPanel = severityPanel
         }
     }
 
@@ -67,6 +86,8 @@ public struct ScreenReport {
     public var items: [Item] = []
     public var summary = ScreenSummary()
     public var running = true
+    /// Whether the run assesses damage severity: cards show it, and it can be sorted by.
+    public var assessesSeverity = false
 
     public init(directory: String, classNames: [String], positive: Int, threshold: Float, model: String) {
         self.directory = directory
@@ -120,10 +141,28 @@ public struct ScreenReport {
         isSafeLink(item.original) ? markupEscape(item.original) : nil
     }
 
-    /// The `href`/`src` value for a panel the tool wrote (nil: not linked).
-    static func panelHref(_ panel: String) -> String? {
-        guard panel.hasPrefix("gradcam/"), !panel.contains("/../"), !panel.hasSuffix("/..") else { return nil }
+    /// The `href`/`src` value for a panel the tool wrote in `folder` (`gradcam` or `segment`;
+    /// nil: not linked).
+    static func panelHref(_ panel: String, folder: String = "gradcam") -> String? {
+        guard panel.hasPrefix(folder + "/"), !panel.contains("/../"), !panel.hasSuffix("/..") else { return nil }
         return markupEscape(link(toPath: panel))
+    }
+
+    /// The severity line and panel thumbnail of a card (empty without an assessor).
+    func severityMarkup(_ item: Item, name: String, lazy: String) -> (attribute: String, html: String) {
+        guard assessesSeverity else { return ("", "") }
+        let attribute = " data-severity=\"\(item.severity.map { String(format: "%.6f", $0) } ?? "")\""
+        let value = item.severity.map { "severity <b>\(String(format: "%.3f", $0))</b>" } ?? "severity <b>&ndash;</b>"
+        let summary = item.severitySummary.map { $0.isEmpty ? "" : " · \(markupEscape($0))" } ?? " · not assessed"
+        guard let panel = item.severityPanel.flatMap({ Self.panelHref($0, folder: "segment") }) else {
+            return (attribute, "<div class=\"severity\">\(value)<span class=\"small\">\(summary)</span></div>\n")
+        }
+        return (attribute, """
+            <div class="severity"><a class="seg" href="\(panel)" target="_blank" rel="noopener"><img src="\(panel)" \
+            alt="Segmentation of \(markupEscape(name))"\(lazy)></a><span>\(value)<span class="small">\(summary) · \
+            <a href="\(panel)" target="_blank" rel="noopener">segmentation</a></span></span></div>
+
+            """)
     }
 
     /// The Content-Security-Policy of the page: its own inline script (by hash) and style,
@@ -148,7 +187,7 @@ public struct ScreenReport {
             let lazy = i >= 24 ? " loading=\"lazy\"" : ""
             let original = Self.originalHref(item)
             let picture: String
-            if let panel = item.panel.flatMap(Self.panelHref) {
+            if let panel = item.panel.flatMap({ Self.panelHref($0) }) {
                 picture = "<a class=\"pic\" href=\"\(panel)\" target=\"_blank\" rel=\"noopener\"><img src=\"\(panel)\" "
                     + "alt=\"Grad-CAM of \(markupEscape(name))\"\(lazy)></a>"
             } else if let original {
@@ -158,16 +197,17 @@ public struct ScreenReport {
                 picture = "<div class=\"pic\"></div>"
             }
             let originalLink = original.map { " · <a href=\"\($0)\" target=\"_blank\" rel=\"noopener\">original</a>" } ?? ""
+            let severity = severityMarkup(item, name: name, lazy: lazy)
             cards += """
             <article class="card" data-path="\(markupEscape(item.path))" data-name="\(markupEscape(name))" \
-            data-p="\(String(format: "%.6f", item.score))" data-label="\(markupEscape(item.label))">
+            data-p="\(String(format: "%.6f", item.score))" data-label="\(markupEscape(item.label))"\(severity.attribute)>
             \(picture)
             <div class="meta">
             <div class="name" title="\(markupEscape(item.path))">\(markupEscape(name))</div>
             <div class="prob"><span class="bar"><span style="width:\(String(format: "%.1f", item.score * 100))%"></span></span>
             p(\(markupEscape(positiveName))) = <b>\(String(format: "%.3f", item.score))</b></div>
             <div class="small">label <b>\(markupEscape(item.label))</b>\(others.isEmpty ? "" : " · " + others)\(originalLink)</div>
-            <div class="small path">\(markupEscape(item.path))</div>
+            \(severity.html)<div class="small path">\(markupEscape(item.path))</div>
             <div class="verify"><button type="button" class="confirm">✓ Confirm</button>\
             <button type="button" class="reject">✗ Reject</button>\
             <select class="correct" hidden></select>\
@@ -182,6 +222,13 @@ public struct ScreenReport {
         let classesJSON = ScriptJSON.encode(classNames)
         let generated = ISO8601DateFormatter().string(from: Date())
         let thresholdText = String(format: "%.2f", threshold)
+        let severityCounts = !assessesSeverity ? ""
+            : " · <b>\(s.scored)</b> of <b>\(s.flagged)</b> flagged scored for severity"
+                + (s.meanSeverity.map { " (mean <b>\(String(format: "%.3f", $0))</b>)" } ?? "")
+        let severitySort = assessesSeverity ? "<option value=\"s-desc\">severity, high first</option>" : ""
+        let severityNote = !assessesSeverity ? ""
+            : " Severity: 0 = all structure in view intact, 1 = all debris (&ndash; when no structure is in view); "
+                + "its thumbnail shows the photo beside its segmentation."
         return """
         <!DOCTYPE html>
         <html lang="en">
@@ -221,6 +268,9 @@ public struct ScreenReport {
         .small b { color:var(--text); }
         .path { overflow-wrap:anywhere; }
         .meta a { color:#8cb4ff; }
+        .severity { display:flex; gap:8px; align-items:center; }
+        .severity b { color:var(--accent); }
+        .seg img { display:block; height:72px; width:auto; max-width:200px; border-radius:3px; }
         .prob b { color:var(--accent); font-size:15px; }
         .bar { display:inline-block; width:120px; height:8px; background:#333743; border-radius:4px; margin-right:8px; vertical-align:middle; overflow:hidden; }
         .bar span { display:block; height:100%; background:linear-gradient(90deg, #ffd54a, #ff5a1f); }
@@ -237,12 +287,12 @@ public struct ScreenReport {
         <h1>Flagged photos: <span class="hl">\(s.flagged)</span> with p(\(markupEscape(positiveName))) &ge; \(thresholdText)</h1>
         <div class="counts"><b>\(s.images)</b> photos screened in <b>\(markupEscape(directory))</b>: <b>\(s.classified)</b> classified, \
         <b>\(s.exactDuplicates)</b> exact and <b>\(s.nearDuplicates)</b> near duplicates dropped, <b>\(s.tooSmall)</b> too small, \
-        <b>\(s.unreadable)</b> unreadable\(s.nonFinite > 0 ? ", <b>\(s.nonFinite)</b> with non-finite model output" : "") · model \(markupEscape(model)) · \(running ? "run in progress (reload for new photos)" : "run finished") · \(generated)</div>
+        <b>\(s.unreadable)</b> unreadable\(s.nonFinite > 0 ? ", <b>\(s.nonFinite)</b> with non-finite model output" : "")\(severityCounts) · model \(markupEscape(model)) · \(running ? "run in progress (reload for new photos)" : "run finished") · \(generated)</div>
         </header>
         <nav class="controls">
         <span><label for="sort">Sort</label> <select id="sort">
         <option value="p-desc">probability, high first</option><option value="p-asc">probability, low first</option>
-        <option value="name-asc">name A-Z</option><option value="name-desc">name Z-A</option></select></span>
+        <option value="name-asc">name A-Z</option><option value="name-desc">name Z-A</option>\(severitySort)</select></span>
         <span><label for="label-filter">Label</label> <select id="label-filter"><option value="">all</option>\(classOptions)</select></span>
         <span><label for="mark-filter">Marks</label> <select id="mark-filter"><option value="">all</option>
         <option value="none">not verified</option><option value="confirmed">confirmed</option><option value="rejected">rejected</option></select></span>
@@ -256,7 +306,7 @@ public struct ScreenReport {
         \(cards)</main>
         \(items.isEmpty ? "<p class=\"empty\">No photo flagged yet.</p>" : "")
         <footer>Each panel: the photo, then one Grad-CAM heat map per class (red = regions that raised that class's score). \
-        Confirm keeps the predicted label; Reject assigns another class. The CSV lists path,predicted,verified_label for every marked photo.</footer>
+        Confirm keeps the predicted label; Reject assigns another class. The CSV lists path,predicted,verified_label for every marked photo.\(severityNote)</footer>
         <script type="application/json" id="classes">\(classesJSON)</script>
         <script>\(Self.scriptElementBody)</script>
         </body>
@@ -316,6 +366,10 @@ public struct ScreenReport {
           var byName = na < nb ? -1 : na > nb ? 1 : (a.dataset.path < b.dataset.path ? -1 : a.dataset.path > b.dataset.path ? 1 : 0);
           if (key === "p-desc") return pb - pa || byName;
           if (key === "p-asc") return pa - pb || byName;
+          if (key === "s-desc") {
+            var sa = a.dataset.severity ? parseFloat(a.dataset.severity) : -1, sb = b.dataset.severity ? parseFloat(b.dataset.severity) : -1;
+            return sb - sa || byName;
+          }
           if (key === "name-desc") return -byName;
           return byName;
         };

@@ -16,15 +16,35 @@ public struct ScreenSummary: Sendable {
     /// Photos the model was run on whose probabilities were not finite (NaN or infinite):
     /// error rows, neither classified nor flagged.
     public var nonFinite = 0
+    /// Whether the run assessed the damage severity of flagged photos (a ``DamageAssessor`` was given).
+    public var assessesSeverity = false
+    /// Flagged photos the assessor answered for (with or without structure in view).
+    public var assessed = 0
+    /// Flagged photos that got a severity (structure in view); ``severityTotal`` sums their scores.
+    public var scored = 0
+    public var severityTotal = 0.0
+    /// Severity panels written (`segment/<stem>_segment.png`).
+    public var severityPanels = 0
     public var seconds = 0.0
     public var stopped = false
     public var times = StageTimes(["read+digest", "decode", "hash", "dedup", "classify", "explain", "write"])
+
+    /// The mean severity of the scored photos (nil when none was scored).
+    public var meanSeverity: Double? { scored > 0 ? severityTotal / Double(scored) : nil }
 
     /// One line of counts.
     public var line: String {
         "\(images) photos: \(classified) classified, \(flagged) flagged, \(exactDuplicates) exact and "
             + "\(nearDuplicates) near duplicates, \(tooSmall) too small, \(unreadable) unreadable"
             + (nonFinite > 0 ? ", \(nonFinite) with non-finite model output" : "")
+            + (assessesSeverity ? ", \(severityLine)" : "")
+    }
+
+    /// `3 of 4 flagged scored for severity (mean 0.42)`: how many flagged photos got a severity
+    /// (the others had no structure in view, or could not be assessed), and their mean.
+    public var severityLine: String {
+        "\(scored) of \(flagged) flagged scored for severity"
+            + (meanSeverity.map { String(format: " (mean %.3f)", $0) } ?? "")
     }
 
     /// Whether the model was run on photos and gave non-finite output for every one of them

@@ -24,15 +24,21 @@ import Vision
 /// every photo's maps at almost no extra cost (see `forward`), so explaining the flagged
 /// photos only costs drawing and writing their panels (over the cores).
 ///
+/// With a ``DamageAssessor``, the flagged photos of each batch are then read and decoded again
+/// at the assessor's scale and scored for damage severity: the `severity` column of
+/// `results.csv`, `segment/<stem>_segment.png` and the report's cards (see
+/// `ScreenerAssessment.swift`).
+///
 /// Stage times (``ScreenSummary/times``): read+digest, decode, hash (wall time of each
 /// parallel phase), dedup, classify (model input + forward, with the maps), explain (panels),
-/// write (results.csv and report.html).
+/// severity (with an assessor: re-decoding, assessing and writing the panels of flagged
+/// photos), write (results.csv and report.html).
 ///
 /// Before anything is written, ``run(directory:shouldStop:)`` checks the folder to screen and
 /// the output folder: one that holds `results.csv` or `report.html` of an earlier run is
 /// refused unless ``ScreenOptions/overwrite`` (nothing of it is touched), and temporary files
 /// left in it by an interrupted atomic write (``OutputLeftovers``) are removed at the start.
-/// The output folder and its `gradcam/` are never screened, even when they lie inside the
+/// The output folder, its `gradcam/` and `segment/` are never screened, even when they lie inside the
 /// screened folder (or are it).
 ///
 /// A photo whose probabilities come out NaN or infinite is an error row (never a label, never
@@ -50,6 +56,8 @@ public final class Screener {
     public let pipeline: ImagePipeline
     public let options: ScreenOptions
     public let output: URL
+    /// Scores the damage severity of flagged photos (nil: no severity stage).
+    public let assessor: (any DamageAssessor)?
     /// Receives warnings (unreadable photos, files that could not be written).
     public var warn: (String) -> Void = { _ in }
     /// Receives a progress line after each batch.
@@ -65,6 +73,8 @@ public final class Screener {
     var stems = Set<String>()
     var summary = ScreenSummary()
     let gradcamDirectory: URL
+    /// `segment/`: the assessor's panels.
+    let severityDirectory: URL
     /// The resolved output folder, as bytes (for links from the report to the photos).
     var outputPath: [UInt8] = []
     /// Rows of photos whose failure may go away when the file changes, by relative path.
@@ -72,7 +82,9 @@ public final class Screener {
     /// Relative paths to hand to the watcher for a retry after the current batch.
     private var newRetries: [String] = []
 
-    public init(model: any Layer, pipeline: ImagePipeline, options: ScreenOptions, output: URL) throws {
+    /// `assessor`, when given, scores the damage severity of every flagged photo.
+    public init(model: any Layer, pipeline: ImagePipeline, options: ScreenOptions, output: URL,
+                assessor: (any DamageAssessor)? = nil) throws {
         guard !options.classNames.isEmpty, options.positive >= 0, options.positive < options.classNames.count else {
             throw ScreenError.invalidOption("positive class \(options.positive) is not one of \(options.classNames.count) classes")
         }
@@ -93,16 +105,25 @@ public final class Screener {
         if let maxSeconds = options.maxSeconds, !(maxSeconds.isFinite && maxSeconds >= 0) {
             throw ScreenError.invalidOption("maximum run time \(maxSeconds) is not a number of seconds >= 0")
         }
+        if let side = assessor?.imageSide, side < 1 {
+            throw ScreenError.invalidOption("the damage assessor's image side \(side) is not >= 1")
+        }
         self.model = model
         self.pipeline = pipeline
         self.options = options
         self.output = output
+        self.assessor = assessor
         gradCAM = options.explain ? try GradCAM(model: model, layer: options.gradCAMLayer) : nil
         index = DuplicateIndex(threshold: options.duplicateThreshold)
-        results = ScreenResults(directory: output, classNames: options.classNames)
+        results = ScreenResults(directory: output, classNames: options.classNames, severityColumn: assessor != nil)
         gradcamDirectory = output.appendingPathComponent("gradcam", isDirectory: true)
+        severityDirectory = output.appendingPathComponent(Self.severityPanelFolder, isDirectory: true)
         report = ScreenReport(directory: "", classNames: options.classNames, positive: options.positive,
                               threshold: options.threshold, model: options.modelDescription)
+        if assessor != nil {
+            summary.assessesSeverity = true
+            summary.times = StageTimes(["read+digest", "decode", "hash", "dedup", "classify", "explain", "severity", "write"])
+        }
     }
 
     /// The rows written so far.
@@ -125,8 +146,9 @@ public final class Screener {
     }
 
     /// Screens `directory` until done (or, in follow mode, until `shouldStop` returns true or
-    /// ``ScreenOptions/maxSeconds`` pass). Writes `results.csv`, `report.html` and `gradcam/`
-    /// into the output folder (created if needed); returns the counts and stage times.
+    /// ``ScreenOptions/maxSeconds`` pass). Writes `results.csv`, `report.html`, `gradcam/` (and,
+    /// with an assessor, `segment/`) into the output folder (created if needed); returns the
+    /// counts and stage times.
     ///
     /// - Throws: before writing anything, ``ScreenError/notADirectory(_:)`` or
     ///   ``ScreenError/unreadableFolder(_:reason:)`` for `directory`,
@@ -137,19 +159,25 @@ public final class Screener {
         // Everything is checked before the first byte is written.
         try PhotoDirectory.checkFolder(directory)
         try Self.checkOutput(output, overwrite: options.overwrite)
-        do {
-            try FileManager.default.createDirectory(at: gradcamDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw ScreenError.writeFailed(file: gradcamDirectory.path, reason: PhotoPreparer.reason(error))
+        for folder in [gradcamDirectory] + (assessor != nil ? [severityDirectory] : []) {
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            } catch {
+                throw ScreenError.writeFailed(file: folder.path, reason: PhotoPreparer.reason(error))
+            }
         }
         outputPath = POSIXPath.realpath(Array(output.standardizedFileURL.path.utf8)) ?? Array(output.standardizedFileURL.path.utf8)
-        let leftovers = OutputLeftovers.remove(in: [output, gradcamDirectory])
+        let leftovers = OutputLeftovers.remove(in: [output, gradcamDirectory, severityDirectory])
         if !leftovers.isEmpty {
             warn("removed \(leftovers.count) temporary file\(leftovers.count == 1 ? "" : "s") left in \(output.path) by an interrupted run")
         }
-        if options.overwrite { OutputLeftovers.removePanels(in: gradcamDirectory) }
+        if options.overwrite {
+            OutputLeftovers.removePanels(in: gradcamDirectory)
+            OutputLeftovers.removePanels(in: severityDirectory, suffix: "_segment.png")
+        }
         report.directory = directory.relativePath
-        var watcher = DirectoryWatcher(directory: directory, excluding: [output, gradcamDirectory],
+        report.assessesSeverity = assessor != nil
+        var watcher = DirectoryWatcher(directory: directory, excluding: [output, gradcamDirectory, severityDirectory],
                                        waitForStableFiles: options.follow)
         watcher.followSymlinks = options.followSymlinks
         watcher.stableSeconds = options.stableSeconds
@@ -245,6 +273,8 @@ public final class Screener {
         var replaces: Int?
         /// Whether to retry the photo when its file changes.
         var retry = false
+        /// The file-name stem of its panels (flagged photos; unique in the run).
+        var stem: String?
     }
 
     /// Duplicate and size decisions, in path order. Returns the batch's rows, with the photos
@@ -377,6 +407,10 @@ public final class Screener {
             }
             summary.classified += classified
             summary.flagged += flagged.count
+            // One stem per flagged photo with a panel, in path order, shared by its panels.
+            for f in flagged where f.explanation != nil || assessor != nil {
+                slots[f.slot].stem = uniqueStem(for: slots[f.slot].row.path)
+            }
             let explained = flagged.compactMap { f in f.explanation.map { (f.slot, $0) } }
             if !explained.isEmpty {
                 clock = ContinuousClock.now
@@ -384,6 +418,13 @@ public final class Screener {
                 let explainSeconds = seconds(since: clock)
                 summary.times.add("explain", items: explained.count, seconds: explainSeconds)
                 for (i, _) in explained { slots[i].seconds += explainSeconds / Double(explained.count) }
+            }
+            if let assessor, !flagged.isEmpty {
+                clock = ContinuousClock.now
+                assessSeverity(flagged.map(\.slot), in: &slots, with: assessor)
+                let severitySeconds = seconds(since: clock)
+                summary.times.add("severity", items: flagged.count, seconds: severitySeconds)
+                for f in flagged { slots[f.slot].seconds += severitySeconds / Double(flagged.count) }
             }
         }
         for slot in slots {
@@ -405,7 +446,8 @@ public final class Screener {
                 report.items.append(ScreenReport.Item(
                     path: row.path, probabilities: row.probabilities, label: row.label,
                     score: row.probabilities[options.positive], panel: row.panel,
-                    original: ScreenReport.link(toPath: relativePath(of: slot.file.fileSystemPath))))
+                    original: ScreenReport.link(toPath: relativePath(of: slot.file.fileSystemPath)),
+                    severity: row.severity, severitySummary: row.severitySummary, severityPanel: row.severityPanel))
             }
         }
         reportDirty = true

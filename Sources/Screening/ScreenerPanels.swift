@@ -12,7 +12,7 @@ extension Screener {
         let jobs = zip(flagged, explanations).map { i, explanation in
             let path = slots[i].row.path
             return (image: slots[i].reduced!.thumbnail!, explanation: explanation, title: (path as NSString).lastPathComponent,
-                    url: gradcamDirectory.appendingPathComponent(GradCAMReport.panelFileName(stem: uniqueStem(for: path))))
+                    url: gradcamDirectory.appendingPathComponent(GradCAMReport.panelFileName(stem: slots[i].stem ?? uniqueStem(for: path))))
         }
         var failures = [String?](repeating: nil, count: jobs.count)
         let classNames = options.classNames

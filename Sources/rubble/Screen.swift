@@ -17,8 +17,8 @@ struct ScreenCommand: ParsableCommand {
         commandName: "screen",
         abstract: "Screen a folder (or a stream) of photos: drop duplicates, classify, explain, report.",
         discussion: """
-            Walks DIR recursively in sorted path order (hidden files and folders, OUT and \
-            OUT/gradcam are skipped). File names are bytes: a name that is not valid UTF-8 is \
+            Walks DIR recursively in sorted path order (hidden files and folders, OUT, \
+            OUT/gradcam and OUT/segment are skipped). File names are bytes: a name that is not valid UTF-8 is \
             screened like any other and shown with each such byte (and each control character) \
             as \\xHH and a backslash as \\\\ (printf '%b' turns the shown name back into the file's \
             name). A sub-folder that cannot be read, a broken symbolic link, a photo-named pipe \
@@ -32,6 +32,15 @@ struct ScreenCommand: ParsableCommand {
             are classified in batches. Photos whose --positive class probability is >= \
             --threshold are flagged and explained with Grad-CAM.
 
+            With --segmenter (a Hugging Face SegFormer folder, as rubble segment --model), each \
+            flagged photo is read again (its bytes must still have the digest in results.csv), \
+            decoded at the scale just above the segmenter's input (--segmenter-input-size \
+            overrides preprocessor_config.json's size), segmented into its classes and given a \
+            damage severity in [0, 1]: v(undamaged_structure)=0, v(damaged_structure)=0.5, \
+            v(debris)=1, averaged over the structure pixels (other label sets: --class-values \
+            name=value,..., as rubble segment); no structure in view gives no severity. The \
+            segmenter folder and --class-values are checked before any photo is read.
+
             Before writing anything, checks DIR, the model and the options, and refuses an OUT \
             that already holds results.csv or report.html of an earlier run unless --overwrite \
             is given (which replaces them and the earlier Grad-CAM panels). Temporary files an \
@@ -41,10 +50,16 @@ struct ScreenCommand: ParsableCommand {
               results.csv  columns path,digest,phash,duplicate_of,p_<class0>,...,label,milliseconds,error \
             (fixed, one row per photo; duplicates have duplicate_of and empty p/label; unreadable, \
             corrupt and too-small photos, entries not read, and photos whose model output is not \
-            finite (NaN or infinite) have the reason in error and empty p/label)
+            finite (NaN or infinite) have the reason in error and empty p/label); with \
+            --segmenter only, one more column at the end, severity: the score (6 decimals) of \
+            flagged photos with structure in view, empty for every other row (without \
+            --segmenter the columns are exactly the ones above, so tools that read them are unaffected)
               gradcam/<stem>_gradcam.png  Grad-CAM panel of each flagged photo
+              segment/<stem>_segment.png  with --segmenter: each flagged photo beside its class \
+            overlay, the severity in the title
               report.html  the flagged photos for verification: sortable, filterable, confirm/reject \
-            marks exported as a CSV path,predicted,verified_label
+            marks exported as a CSV path,predicted,verified_label; with --segmenter each card shows \
+            the severity and the segmentation, and the cards sort by severity
 
             With --follow, keeps polling DIR (every --poll-interval seconds) and screens each new \
             photo once its size, modification time and inode have not changed for \
@@ -100,6 +115,16 @@ struct ScreenCommand: ParsableCommand {
     @Flag(help: "Do not decode the next batch while the model runs (for timing comparisons).")
     var noOverlap = false
 
+    @Option(help: ArgumentHelp("A SegFormer folder (config.json + model.safetensors): score the damage severity of flagged photos.",
+                               valueName: "dir"))
+    var segmenter: String?
+
+    @Option(help: "With --segmenter: square input size for the segmenter (overrides its preprocessor_config.json).")
+    var segmenterInputSize: Int?
+
+    @Option(help: "With --segmenter: damage value of each structure class, name=value (0...1), comma-separated; default: the damage label set.")
+    var classValues: String?
+
     @Option(help: "Output folder.")
     var out: String
 
@@ -120,6 +145,12 @@ struct ScreenCommand: ParsableCommand {
         if let maxSeconds, !maxSeconds.isFinite || maxSeconds < 0 {
             throw ValidationError("--max-seconds must be a number of seconds >= 0, got \(maxSeconds)")
         }
+        if segmenter == nil && (segmenterInputSize != nil || classValues != nil) {
+            throw ValidationError("--segmenter-input-size and --class-values need --segmenter")
+        }
+        if let segmenterInputSize, !(32...4096).contains(segmenterInputSize) {
+            throw ValidationError("--segmenter-input-size \(segmenterInputSize) must be in 32...4096")
+        }
     }
 
     func run() throws {
@@ -134,6 +165,16 @@ struct ScreenCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let loaded = try model.load()
+        // The segmenter too is checked (config.json, weights, class values) before any work.
+        var assessor: SegmenterAssessor?
+        if let segmenter {
+            do {
+                assessor = try SegmenterAssessor(folder: segmenter, inputSize: segmenterInputSize, classValues: classValues)
+            } catch {
+                CommandLineMessages.error("--segmenter \(segmenter): \(ErrorSentence.describe(error))")
+                throw ExitCode.failure
+            }
+        }
         let network = loaded.network, pipeline = loaded.pipeline
         let classNames = loaded.classNames ?? (0..<loaded.classCount).map(String.init)
         let positiveIndex: Int
@@ -157,11 +198,11 @@ struct ScreenCommand: ParsableCommand {
         options.overwrite = overwrite
         options.followSymlinks = followSymlinks
         options.modelDescription = "\(loaded.architecture.rawValue) \(pipeline.imageSize)x\(pipeline.imageSize)"
-            + " (\(loaded.weightsDescription))"
+            + " (\(loaded.weightsDescription))" + (assessor.map { "; severity: \($0.description)" } ?? "")
 
         let screener: Screener
         do {
-            screener = try Screener(model: network, pipeline: pipeline, options: options, output: output)
+            screener = try Screener(model: network, pipeline: pipeline, options: options, output: output, assessor: assessor)
         } catch {
             CommandLineMessages.error(ErrorSentence.describe(error))
             throw ExitCode.failure
@@ -185,7 +226,8 @@ struct ScreenCommand: ParsableCommand {
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         let outcome = summary.stopped ? "stopped" : "done"
         let text = """
-            rubble screen: \(outcome) after \(String(format: "%.1f", summary.seconds)) s: \(summary.line); \(summary.explained) Grad-CAM panels
+            rubble screen: \(outcome) after \(String(format: "%.1f", summary.seconds)) s: \(summary.line); \(summary.explained) Grad-CAM panels\
+            \(summary.assessesSeverity ? ", \(summary.severityPanels) segmentation panels" : "")
             \(summary.table)
             results: \(output.appendingPathComponent(ScreenResults.fileName).path)
             report:  \(output.appendingPathComponent(ScreenReport.fileName).path)

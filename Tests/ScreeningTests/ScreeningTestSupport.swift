@@ -52,13 +52,25 @@ func tinyModel(in folder: URL, classNames: [String] = ["damage", "no_damage"]) t
 
 /// `report.html`'s cards: data-path of every `<article class="card">`, HTML entities decoded.
 func reportCards(_ html: String) -> [(path: String, p: Double, label: String)] {
-    let pattern = #"<article class="card" data-path="([^"]*)" data-name="[^"]*" data-p="([0-9.]+)" data-label="([^"]*)">"#
+    let pattern = #"<article class="card" data-path="([^"]*)" data-name="[^"]*" data-p="([0-9.]+)" data-label="([^"]*)"(?: data-severity="[0-9.]*")?>"#
     let regex = try! NSRegularExpression(pattern: pattern)
     let ns = html as NSString
     return regex.matches(in: html, range: NSRange(location: 0, length: ns.length)).map { m in
         (unescapeHTML(ns.substring(with: m.range(at: 1))), Double(ns.substring(with: m.range(at: 2)))!,
          unescapeHTML(ns.substring(with: m.range(at: 3))))
     }
+}
+
+/// `report.html`'s cards' `data-severity` by `data-path` (HTML entities decoded); cards without the attribute are left out.
+func reportSeverities(_ html: String) -> [String: String] {
+    let pattern = #"<article class="card" data-path="([^"]*)" [^>]*data-severity="([0-9.]*)">"#
+    let regex = try! NSRegularExpression(pattern: pattern)
+    let ns = html as NSString
+    var out: [String: String] = [:]
+    for m in regex.matches(in: html, range: NSRange(location: 0, length: ns.length)) {
+        out[unescapeHTML(ns.substring(with: m.range(at: 1)))] = ns.substring(with: m.range(at: 2))
+    }
+    return out
 }
 
 func unescapeHTML(_ s: String) -> String {
