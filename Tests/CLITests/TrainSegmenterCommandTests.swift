@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Vision
 import XCTest
 
@@ -80,6 +81,24 @@ final class TrainSegmenterCommandTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.standardError)
         XCTAssertTrue(again.standardOutput.contains("already complete (2 epochs)"), again.standardOutput)
         XCTAssertEqual(try String(contentsOf: run.appendingPathComponent("history.csv"), encoding: .utf8), history)
+    }
+
+    /// Fine-tuning a Hugging Face checkpoint (the fixture's 3-class SegFormer) for 2 other
+    /// classes: the classifier starts fresh, everything else is loaded; the saved folders name
+    /// the new classes and the processor's size is the fixture's 64 x 64.
+    func testFineTunesAHuggingFaceFolderWithANewHead() throws {
+        let directory = try temporaryDirectory(self)
+        let (_, data) = try fixture(directory, count: 5)
+        let run = directory.appendingPathComponent("run")
+        let outcome = try ToolRunner.run([
+            "train-segmenter", "--data", data.path, "--model", Fixtures.url("segformer/segformer").path,
+            "--classes", "wall,crack", "--out", run.path, "--epochs", "1", "--batch-size", "2", "--freeze-encoder"])
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        XCTAssertTrue(outcome.standardOutput.contains("new classifier for 2 classes; input 64x64; encoder frozen"),
+                      outcome.standardOutput)
+        let config = try String(contentsOf: run.appendingPathComponent("best/config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"crack\""), config)
+        XCTAssertFalse(config.contains("debris"), config)
     }
 
     func testBadFlagsFoldersAndMasksAreRefused() throws {
