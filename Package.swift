@@ -55,7 +55,8 @@ let package = Package(
         // explanation and the human-verification report.
         .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "GradCAM", "AtomicFiles"]),
         // `rubble demo`: synthetic scenes, the baseline CNN trained, evaluated and saved as Keras files.
-        .target(name: "Demo", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Train", "Zoo", "KerasFiles"]),
+        .target(name: "Demo", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Train", "Zoo", "KerasFiles",
+                                           "HuggingFaceFiles", "Segmentation"]),
         // Hugging Face model folders: safetensors in and out, config.json and preprocessor_config.json.
         .target(name: "HuggingFaceFiles", dependencies: ["Tensor", "AtomicFiles"]),
         // Damage severity by semantic segmentation: SegFormer, per-pixel training, metrics, the severity score.
@@ -87,7 +88,7 @@ let package = Package(
         .testTarget(name: "BackboneTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "GradCAM", "TestSupport"]),
         .testTarget(name: "HuggingFaceFilesTests", dependencies: ["Tensor", "HuggingFaceFiles", "TestSupport"]),
         // SegFormer against transformers + PyTorch: stage outputs, logits, losses, one SGD and one AdamW step.
-        .testTarget(name: "SegmentationTests", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles", "Segmentation", "TestSupport"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles", "Segmentation", "Demo", "TestSupport"]),
         .testTarget(name: "GradCAMTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "GradCAM", "TestSupport"]),
     ]
 )

@@ -24,10 +24,14 @@ public struct DemoOptions: Sendable {
     public var testFraction: Double
     public var learningRate: Float
     public var progress: ProgressMode
+    /// The segmentation part (synthetic facades, a small SegFormer), run after the classifier;
+    /// `nil` leaves it out.
+    public var segmentation: SegmentationDemoOptions?
 
     public init(directory: URL, images: Int = 600, imageSize: Int = 64, epochs: Int = 8, batchSize: Int = 16,
                 seed: UInt64 = 0, validationFraction: Double = 0.2, testFraction: Double = 0.2,
-                learningRate: Float = 1e-3, progress: ProgressMode = .silent) {
+                learningRate: Float = 1e-3, progress: ProgressMode = .silent,
+                segmentation: SegmentationDemoOptions? = nil) {
         self.directory = directory
         self.images = images
         self.imageSize = imageSize
@@ -38,6 +42,7 @@ public struct DemoOptions: Sendable {
         self.testFraction = testFraction
         self.learningRate = learningRate
         self.progress = progress
+        self.segmentation = segmentation
     }
 }
 
@@ -73,6 +78,8 @@ public struct DemoResult {
     public var model: Sequential
     /// Every file written into the run directory.
     public var files: [URL]
+    /// The segmentation part's results, when ``DemoOptions/segmentation`` asked for it.
+    public var segmentation: SegmentationDemoResult? = nil
 
     /// Test images to explain with Grad-CAM: every misclassified one (argmax, as ``testReport``
     /// counts them), most confidently wrong first, up to `misclassifiedCap`; then the first
@@ -95,7 +102,8 @@ public struct DemoResult {
 /// folder of intact facades and rubble, split it (seeded, stratified) into training,
 /// validation and a held-out test set (60/20/20 by default), train the paper's baseline CNN
 /// with balanced class weights, pick the best epoch and the threshold on validation, then
-/// report validation (`run/`) and test (`run/test/`) and write the plots.
+/// report validation (`run/`) and test (`run/test/`) and write the plots. With
+/// ``DemoOptions/segmentation``, then the segmentation part (``runSegmentation(_:in:seed:progress:log:)``).
 public enum Demo {
     /// Runs the demo; `log` receives the lines a person would want to read.
     public static func run(_ options: DemoOptions, log: (String) -> Void = { _ in }) throws -> DemoResult {
@@ -167,12 +175,15 @@ public enum Demo {
             + [RunReports.curvesPlotFile, RunReports.classesFile, "history.csv", "best.h5", "weights.h5",
                "checkpoint/\(TrainingCheckpoint.fileName)"].map { run.appendingPathComponent($0) }
         let monitor = trainer.effectiveMonitor(hasValidation: true).metric
+        let segmentation = try options.segmentation.map {
+            try runSegmentation($0, in: options.directory, seed: options.seed, progress: options.progress, log: log)
+        }
         return DemoResult(dataDirectory: data, runDirectory: run, testDirectory: testDirectory,
                           classNames: examples.classNames, positive: positive, classWeights: weights,
                           training: split.training, validation: split.validation, test: split.test, history: history,
                           bestEpoch: trainer.bestEpoch, monitor: monitor, evaluation: evaluation, report: report,
                           testEvaluation: testEvaluation, testReport: testReport, suggestedThreshold: suggested,
-                          testAtSuggestedThreshold: atSuggested, model: model, files: files)
+                          testAtSuggestedThreshold: atSuggested, model: model, files: files, segmentation: segmentation)
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -3,13 +3,13 @@ import Foundation
 import Glibc
 #endif
 
-/// Training progress on standard error.
+/// Training progress on standard error (the classifier's `Trainer` and Segmentation's trainer).
 ///
 /// On a terminal: one line rewritten in place (`\r`) at most ~8 times a second —
 /// `epoch 3/10  step 45/205  loss 0.5123  acc 0.7712  31.2 img/s  ETA 1:42` — and a summary
 /// line per epoch. Otherwise (a log file, a pipe): a plain line every ~15 s and the summary
 /// line per epoch, so logs stay readable.
-final class TrainingProgress {
+public final class TrainingProgress {
     private let enabled: Bool
     private let live: Bool
     private var lastDraw: ContinuousClock.Instant?
@@ -18,7 +18,7 @@ final class TrainingProgress {
     private var epochLabel = ""
     private var phase = ""
 
-    init(mode: ProgressMode) {
+    public init(mode: ProgressMode) {
         switch mode {
         case .silent: enabled = false; live = false
         case .plain: enabled = true; live = false
@@ -27,12 +27,12 @@ final class TrainingProgress {
     }
 
     /// Starts a phase (`step`, `caching features`, `validating`) of `epoch`.
-    func begin(epoch: Int, of epochs: Int, phase: String) {
+    public func begin(epoch: Int, of epochs: Int, phase: String) {
         begin(label: "epoch \(epoch)/\(epochs)", phase: phase)
     }
 
     /// Starts a phase outside training (`evaluating`).
-    func begin(label: String = "", phase: String) {
+    public func begin(label: String = "", phase: String) {
         epochLabel = label
         self.phase = phase
         phaseStart = .now
@@ -40,7 +40,7 @@ final class TrainingProgress {
     }
 
     /// Reports `done` of `total` steps of the current phase, `images` processed so far in it.
-    func update(done: Int, of total: Int, images: Int, loss: Double? = nil, accuracy: Double? = nil) {
+    public func update(done: Int, of total: Int, images: Int, loss: Double? = nil, accuracy: Double? = nil) {
         guard enabled else { return }
         let now = ContinuousClock.now
         let interval: Duration = live ? .milliseconds(120) : .seconds(15)
@@ -79,14 +79,14 @@ final class TrainingProgress {
     }
 
     /// Removes a live line, if one is showing.
-    func clear() {
+    public func clear() {
         guard lineVisible else { return }
         write("\r\u{1B}[K")
         lineVisible = false
     }
 
     /// A line of its own (ends a live line first).
-    func message(_ text: String) {
+    public func message(_ text: String) {
         guard enabled else { return }
         if lineVisible {
             write("\r\u{1B}[K")
@@ -99,12 +99,12 @@ final class TrainingProgress {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    static func seconds(_ duration: Duration) -> Double {
+    public static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 
     /// `1:05:09`, `4:02`, `0:07`.
-    static func clock(_ seconds: Double) -> String {
+    public static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "?" }
         let total = Int(seconds.rounded())
         let h = total / 3600, m = total / 60 % 60, s = total % 60

@@ -6,16 +6,16 @@ import Foundation
 /// `next()` hands them out in order; an error thrown while making item `i` is rethrown by the
 /// `next()` that would have returned it. Call `finish()` when done (also on early exit): it
 /// stops the producer and waits for it, so nothing runs in the background afterwards.
-final class Prefetcher<Item: Sendable>: @unchecked Sendable {
+public final class Prefetcher<Item: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var ready: [Int: Result<Item, any Error>] = [:]
     private var consumed = 0
     private var cancelled = false
     private var producerDone = false
-    let count: Int
-    let depth: Int
+    public let count: Int
+    public let depth: Int
 
-    init(count: Int, depth: Int, produce: @escaping @Sendable (Int) throws -> Item) {
+    public init(count: Int, depth: Int, produce: @escaping @Sendable (Int) throws -> Item) {
         self.count = count
         self.depth = max(1, depth)
         guard count > 0 else {
@@ -49,7 +49,7 @@ final class Prefetcher<Item: Sendable>: @unchecked Sendable {
     }
 
     /// The next item in order; throws what making it threw.
-    func next() throws -> Item {
+    public func next() throws -> Item {
         condition.lock()
         defer { condition.unlock() }
         precondition(consumed < count, "no more items")
@@ -64,7 +64,7 @@ final class Prefetcher<Item: Sendable>: @unchecked Sendable {
     }
 
     /// Stops the producer and waits until it has returned.
-    func finish() {
+    public func finish() {
         condition.lock()
         cancelled = true
         condition.broadcast()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Demo
 import Foundation
 import GradCAM
+import Segmentation
 import Tensor
 import Train
 import Vision
@@ -10,7 +11,7 @@ import Vision
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Generate a small synthetic data set, train the baseline CNN on it, evaluate and plot.",
+        abstract: "Generate small synthetic data sets, train the baseline CNN and a small SegFormer on them, evaluate and plot.",
         discussion: """
             Draws seeded synthetic scenes -- intact facades (a flat wall with a regular grid of \
             windows) and rubble (irregular debris, broken wall edges), about 56 % / 44 % like the \
@@ -23,6 +24,14 @@ struct DemoCommand: ParsableCommand {
             validation threshold), and Grad-CAM panels of test images into DIR/run/gradcam: every \
             misclassified one (up to 8, named *_misclassified_gradcam.png) and two correct ones \
             per class.
+
+            Then segmentation: --facades synthetic street scenes with exact masks (undamaged \
+            structure, damaged structure, debris; sky, ground, trees and cars are background, \
+            ignored) into DIR/facades/{images,masks}, and a small SegFormer (hidden sizes \
+            16/32/48/64, 219 k weights) trained on them from random weights as \
+            `rubble train-segmenter` trains (AdamW, polynomial decay, mmseg augmentation, 96x96 \
+            input) into DIR/segmentation: history.csv, metrics.json, best/ and last/ (Hugging Face \
+            folders), checkpoint/. It prints the validation mean IoU. --no-segmentation skips it.
             """)
 
     @Option(help: "Output directory.")
@@ -40,9 +49,21 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Image size in pixels.")
     var imageSize: Int = 64
 
+    @Option(help: "Number of synthetic facades for the segmentation part.")
+    var facades: Int = 192
+
+    @Option(help: "Training epochs of the segmentation part.")
+    var segmentationEpochs: Int = 30
+
+    @Flag(help: "Leave out the segmentation part.")
+    var noSegmentation = false
+
     func validate() throws {
         guard epochs >= 1, images >= 20, imageSize >= 48 else {
             throw ValidationError("--epochs >= 1, --images >= 20 and --image-size >= 48 (the baseline CNN needs it) please")
+        }
+        guard facades >= 8, facades <= 100_000, segmentationEpochs >= 1 else {
+            throw ValidationError("--facades must be in 8...100000 and --segmentation-epochs >= 1")
         }
     }
 
@@ -51,6 +72,9 @@ struct DemoCommand: ParsableCommand {
         let directory = URL(fileURLWithPath: out)
         var options = DemoOptions(directory: directory, images: images, imageSize: imageSize, epochs: epochs, seed: seed)
         options.progress = .automatic
+        if !noSegmentation {
+            options.segmentation = SegmentationDemoOptions(facades: facades, epochs: segmentationEpochs)
+        }
         let result: DemoResult
         do {
             result = try Demo.run(options) { RunOutput.line($0) }
@@ -78,6 +102,9 @@ struct DemoCommand: ParsableCommand {
         } catch {
             warn("Grad-CAM panels skipped: \(error)")
         }
+        if let segmentation = result.segmentation {
+            printSegmentation(segmentation)
+        }
         let elapsed = ContinuousClock.now - clock
         RunOutput.line("\ndone in \(elapsed.components.seconds) s. Look at:")
         RunOutput.line("  \(pad("data")) \(result.dataDirectory.path)/{intact,rubble}")
@@ -86,6 +113,14 @@ struct DemoCommand: ParsableCommand {
             let name = file.path.hasPrefix(runPath) ? String(file.path.dropFirst(runPath.count)) : file.lastPathComponent
             RunOutput.line("  \(pad(name)) \(file.path)")
         }
+        if let segmentation = result.segmentation {
+            RunOutput.line("  \(pad("facades")) \(segmentation.dataDirectory.path)/{images,masks}")
+            let files = SegmentationRunFiles(directory: segmentation.runDirectory)
+            for (name, url) in [("segmentation model (HF)", files.best), ("segmentation last (HF)", files.last),
+                                ("segmentation history", files.history), ("segmentation metrics", files.metrics)] {
+                RunOutput.line("  \(pad(name)) \(url.path)")
+            }
+        }
         if let first = panels.first {
             let wrong = panels.filter(\.misclassified).count
             RunOutput.line("  \(pad("Grad-CAM panels")) \(first.url.deletingLastPathComponent().path)/ (\(panels.count) test images, "
@@ -93,6 +128,24 @@ struct DemoCommand: ParsableCommand {
         }
         RunOutput.line("\nTrain on your own photos the same way, e.g.\n  "
                        + CommandHint.demoTrainCommand(executable: CommandHint.executablePath(), result: result, options: options))
+    }
+
+    private func printSegmentation(_ segmentation: SegmentationDemoResult) {
+        let training = segmentation.training
+        RunOutput.line("\nsegmentation (\(training.trainingPairs) training and \(training.validationPairs) validation facades, "
+                       + String(format: "%.0f s", segmentation.seconds) + "):")
+        guard let best = training.bestMetrics, let epoch = training.bestEpoch else {
+            RunOutput.line("  no epoch finished")
+            return
+        }
+        RunOutput.line(String(format: "  validation mean IoU %.4f, pixel accuracy %.4f (best epoch %d of %d)",
+                              best.meanIoU, best.pixelAccuracy, epoch, training.history.records.count))
+        for (name, iou) in zip(SyntheticFacades.classNames, best.perClassIoU) {
+            RunOutput.line("  IoU \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) "
+                           + (iou.isNaN ? "-" : String(format: "%.4f", iou)))
+        }
+        RunOutput.line("  model: \(segmentation.modelDirectory.path) (Hugging Face folder: config.json, model.safetensors, "
+                       + "preprocessor_config.json)")
     }
 
     private func pad(_ text: String) -> String { text + String(repeating: " ", count: max(0, 28 - text.count)) }
