@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Demo", targets: ["Demo"]),
         .library(name: "HuggingFaceFiles", targets: ["HuggingFaceFiles"]),
         .library(name: "Segmentation", targets: ["Segmentation"]),
+        .library(name: "SegmentationTraining", targets: ["SegmentationTraining"]),
         .executable(name: "rubble", targets: ["rubble"]),
     ],
     dependencies: [
@@ -56,18 +57,21 @@ let package = Package(
         .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "GradCAM", "AtomicFiles"]),
         // `rubble demo`: synthetic scenes, the baseline CNN trained, evaluated and saved as Keras files.
         .target(name: "Demo", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Train", "Zoo", "KerasFiles",
-                                           "HuggingFaceFiles", "Segmentation"]),
+                                           "HuggingFaceFiles", "Segmentation", "SegmentationTraining"]),
         // Hugging Face model folders: safetensors in and out, config.json and preprocessor_config.json.
         .target(name: "HuggingFaceFiles", dependencies: ["Tensor", "AtomicFiles"]),
         // Damage severity by semantic segmentation: SegFormer, per-pixel training, metrics, the severity score.
-        .target(name: "Segmentation", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles", "AtomicFiles"]),
+        .target(name: "Segmentation", dependencies: ["Tensor", "Layers", "Vision", "HuggingFaceFiles", "AtomicFiles"]),
+        // Fine-tuning SegFormer: the trainer, its checkpoints, history and evaluation (on Train's optimizers).
+        .target(name: "SegmentationTraining", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles",
+                                                             "Segmentation", "AtomicFiles"]),
         // The conv and sgemm cases timed by `rubble bench` and by the `Benchmarks/` suites.
         .target(name: "KernelBench", dependencies: ["Tensor", "Layers"]),
         .executableTarget(
             name: "rubble",
             dependencies: [
                 "Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "GradCAM", "KernelBench",
-                "AtomicFiles", "Screening", "Demo", "HuggingFaceFiles", "Segmentation",
+                "AtomicFiles", "Screening", "Demo", "HuggingFaceFiles", "Segmentation", "SegmentationTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fixture loading (.npy) and finite-difference checking shared by the test targets.
@@ -89,6 +93,8 @@ let package = Package(
         .testTarget(name: "HuggingFaceFilesTests", dependencies: ["Tensor", "HuggingFaceFiles", "TestSupport"]),
         // SegFormer against transformers + PyTorch: stage outputs, logits, losses, one SGD and one AdamW step.
         .testTarget(name: "SegmentationTests", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles", "Segmentation", "Demo", "TestSupport"]),
+        .testTarget(name: "SegmentationTrainingTests", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles", "Segmentation",
+                                                                      "SegmentationTraining", "Demo", "TestSupport"]),
         .testTarget(name: "GradCAMTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "GradCAM", "TestSupport"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import HuggingFaceFiles
 import Segmentation
+import SegmentationTraining
 import Tensor
 import Train
 import Vision

@@ -213,11 +213,11 @@ public final class Trainer {
                                        : Array(0..<training.count)
             let batches = Self.batches(order, size: config.batchSize)
             let augmentation = config.effectiveAugmentation
-            let epochSeed = mixSeed(config.seed, UInt64(epoch))
+            let epochSeed = SeededGenerator.mixing(config.seed, UInt64(epoch))
             let store = trainingStore
             let loader = Prefetcher(count: batches.count, depth: config.prefetchDepth) { i -> Tensor in
                 if let store { return try store.gather(batches[i]) }
-                return try training.inputs(batches[i], augmentation: augmentation, seed: mixSeed(epochSeed, UInt64(i)))
+                return try training.inputs(batches[i], augmentation: augmentation, seed: SeededGenerator.mixing(epochSeed, UInt64(i)))
             }
             progress.begin(epoch: epoch, of: config.epochs, phase: "step")
             var lossSum = 0.0, correct = 0, seen = 0

@@ -3,6 +3,7 @@ import Demo
 import Foundation
 import GradCAM
 import Segmentation
+import SegmentationTraining
 import Tensor
 import Train
 import Vision

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HuggingFaceFiles
 import Segmentation
+import SegmentationTraining
 import Tensor
 import Train
 import Vision

@@ -94,14 +94,14 @@ public struct SegmentationAugmentation: Sendable, Hashable, Codable {
             throw SegmentationDataError.invalidArgument(
                 "image \(image.width)x\(image.height) and mask \(mask.width)x\(mask.height) differ in size")
         }
-        let ratio = minScale + (maxScale - minScale) * SegmentationRandom.unit(using: &generator)
+        let ratio = minScale + (maxScale - minScale) * generator.nextUnitDouble()
         let cover = max(Double(width) / Double(image.width), Double(height) / Double(image.height))
         let factor = ratio * cover
         let resizedWidth = max(1, Int(Double(image.width) * factor + 0.5))
         let resizedHeight = max(1, Int(Double(image.height) * factor + 0.5))
-        let cropX = SegmentationRandom.below(max(resizedWidth - width, 0) + 1, using: &generator)
-        let cropY = SegmentationRandom.below(max(resizedHeight - height, 0) + 1, using: &generator)
-        let flipped = flipProbability > 0 && SegmentationRandom.unit(using: &generator) < flipProbability
+        let cropX = generator.below(max(resizedWidth - width, 0) + 1)
+        let cropY = generator.below(max(resizedHeight - height, 0) + 1)
+        let flipped = flipProbability > 0 && generator.nextUnitDouble() < flipProbability
         do {
             var outImage = try resample.resize(image, width: resizedWidth, height: resizedHeight, backend: backend)
             var outMask = try mask.resized(width: resizedWidth, height: resizedHeight, backend: backend)

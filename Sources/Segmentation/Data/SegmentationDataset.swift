@@ -158,9 +158,9 @@ public struct SegmentationDataset: Sendable {
         guard fraction > 0 && fraction < 1 else {
             throw SegmentationDataError.invalidArgument("validation fraction \(fraction) must be between 0 and 1 (exclusive)")
         }
-        var rng = SeededGenerator(seed: SegmentationRandom.mix(seed, 0x5B_1177))
+        var rng = SeededGenerator(seed: SeededGenerator.mixing(seed, 0x5B_1177))
         var order = Array(pairs.indices)
-        SegmentationRandom.shuffle(&order, using: &rng)
+        rng.shuffle(&order)
         let take = Int(fraction * Double(pairs.count))
         guard take > 0, take < pairs.count else {
             throw SegmentationDataError.invalidArgument(

@@ -45,7 +45,9 @@ extension SegmentationDataset {
             throw SegmentationDataError.invalidArgument("training augmentation needs an image processor with doResize on")
         }
         let (image, mask) = try load(index)
-        var generator = SegmentationRandom.sampleGenerator(seed: seed, epoch: epoch, index: index)
+        // The generator of sample `index` in `epoch` of a run seeded `seed`.
+        var generator = SeededGenerator(seed: SeededGenerator.mixing(
+            SeededGenerator.mixing(seed, UInt64(bitPattern: Int64(epoch)) &+ 0xA06), UInt64(bitPattern: Int64(index))))
         let (outImage, outMask, _) = try augmentation.apply(image: image, mask: mask, width: processor.width,
                                                             height: processor.height, resample: processor.resample,
                                                             backend: processor.backend, using: &generator)

@@ -165,7 +165,7 @@ public struct Augmentation: Sendable, Hashable, Codable, CustomStringConvertible
 
     /// The generator image `image` of a batch seeded with `seed` uses.
     static func generator(seed: UInt64, image: Int) -> SeededGenerator {
-        SeededGenerator(seed: mixSeed(seed, UInt64(truncatingIfNeeded: image)))
+        SeededGenerator(seed: SeededGenerator.mixing(seed, UInt64(truncatingIfNeeded: image)))
     }
 
     /// Augments one `h x w x c` image in place; `scratch` holds at least `h*w*c` floats.

@@ -26,21 +26,21 @@ extension LabelledExamples {
         guard fraction > 0 && fraction < 1 else {
             throw DatasetError.invalidArgument("validation split \(fraction) must be between 0 and 1 (exclusive)")
         }
-        var rng = SeededGenerator(seed: mixSeed(seed, 0x5B_1177))
+        var rng = SeededGenerator(seed: SeededGenerator.mixing(seed, 0x5B_1177))
         var validation: [Int] = []
         var training: [Int] = []
         if stratified {
             let all = labels
             for label in 0..<classNames.count {
                 var members = all.indices.filter { all[$0] == label }
-                seededShuffle(&members, using: &rng)
+                rng.shuffle(&members)
                 let take = Int((fraction * Double(members.count)).rounded())
                 validation += members.suffix(take)
                 training += members.prefix(members.count - take)
             }
         } else {
             var order = Array(0..<count)
-            seededShuffle(&order, using: &rng)
+            rng.shuffle(&order)
             let take = Int(fraction * Double(count))
             validation = Array(order.suffix(take))
             training = Array(order.prefix(count - take))

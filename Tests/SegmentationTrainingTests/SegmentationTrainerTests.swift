@@ -6,7 +6,8 @@ import Tensor
 import Train
 import Vision
 import XCTest
-@testable import Segmentation
+@testable import SegmentationTraining
+import Segmentation
 
 /// `SegmentationTrainer` on seeded synthetic facades (`SyntheticFacades`, 3 classes + ignored
 /// background) with a tiny SegFormer at 64 x 64: it learns, resumes bit for bit, writes its

@@ -1,3 +1,4 @@
+import Segmentation
 import Foundation
 import HuggingFaceFiles
 import Layers
@@ -215,7 +216,7 @@ public final class SegmentationTrainer {
         } else {
             // Dropout and drop path draw from generators seeded by the run's seed.
             for (k, dropout) in dropoutLayers.enumerated() {
-                dropout.generator = SeededGenerator(seed: SegmentationRandom.mix(config.seed, 0xD0_0000 &+ UInt64(k)))
+                dropout.generator = SeededGenerator(seed: SeededGenerator.mixing(config.seed, 0xD0_0000 &+ UInt64(k)))
             }
             history = SegmentationHistory(classNames: model.classNames)
             bestEpoch = nil
@@ -356,9 +357,9 @@ public final class SegmentationTrainer {
     /// The training pairs of `epoch` in a seeded shuffle (a pure function of seed and epoch).
     static func epochOrder(count: Int, seed: UInt64, epoch: Int) -> [Int] {
         var order = Array(0..<count)
-        var rng = SeededGenerator(seed: SegmentationRandom.mix(SegmentationRandom.mix(seed, 0x5E6_0FF1E),
+        var rng = SeededGenerator(seed: SeededGenerator.mixing(SeededGenerator.mixing(seed, 0x5E6_0FF1E),
                                                                UInt64(bitPattern: Int64(epoch))))
-        SegmentationRandom.shuffle(&order, using: &rng)
+        rng.shuffle(&order)
         return order
     }
 

@@ -1,3 +1,4 @@
+import Segmentation
 import Foundation
 
 /// Why ``SegmentationTrainer`` refused to start, stopped, or could not resume. Every case names

@@ -1,3 +1,4 @@
+import Segmentation
 import AtomicFiles
 import Foundation
 
