@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension Tensor {
@@ -57,12 +58,7 @@ extension Tensor {
     static func softmaxRows(_ buffer: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         let shared = UncheckedSendable(buffer)
         Parallel.forEachRange(rows, grain: Swift.max(1, 8192 / Swift.max(width, 1))) { range in
-            for r in range {
-                let row = shared.value + r * width
-                let top = VectorMath.maximum(row, count: width)
-                let total = VectorMath.exponentials(row, row, count: width, shift: top)
-                VectorMath.scale(row, count: width, by: 1 / total)
-            }
+            rubble_softmax_rows(shared.value + range.lowerBound * width, range.count, width)
         }
     }
 }
@@ -136,12 +132,8 @@ final class AttentionGradients: @unchecked Sendable {
         let shared = UncheckedSendable((probabilities, gradient))
         Parallel.forEachRange(rows, grain: Swift.max(1, 8192 / Swift.max(width, 1))) { range in
             let (p, d) = shared.value
-            for r in range {
-                let pRow = p + r * width, dRow = d + r * width
-                var dot: Float = 0
-                for j in 0..<width { dot += dRow[j] * pRow[j] }
-                for j in 0..<width { dRow[j] = pRow[j] * (dRow[j] - dot) }
-            }
+            let offset = range.lowerBound * width
+            rubble_softmax_pullback_rows(p + offset, d + offset, range.count, width)
         }
     }
 }

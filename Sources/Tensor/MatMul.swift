@@ -1,3 +1,5 @@
+import CKernels
+
 extension Tensor {
     /// Matrix product of 2-D tensors, `op(a) [m, k] x op(b) [k, n] -> [m, n]`, on OpenBLAS.
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false,
@@ -45,7 +47,10 @@ extension Tensor {
         let (rows, inputs, outputs) = (x.shape[0], x.shape[1], weight.shape[1])
         let out = Tensor.uninitialized([rows, outputs])
         let b = bias.storage.base, c = out.storage.base
-        for r in 0..<rows { (c + r * outputs).update(from: b, count: outputs) }
+        let pointers = UncheckedSendable((b, c))
+        Parallel.forEachRange(rows, grain: max(1, elementwiseGrain / max(outputs, 1))) { range in
+            rubble_fill_rows(pointers.value.1 + range.lowerBound * outputs, pointers.value.0, range.count, outputs)
+        }
         if inputs > 0 {
             BLAS.sgemm(m: rows, n: outputs, k: inputs, a: x.storage.base, lda: inputs, b: weight.storage.base,
                        ldb: outputs, beta: 1, c: c, ldc: outputs)
