@@ -1,3 +1,5 @@
+import CKernels
+
 extension Tensor {
     /// Bilinear resampling of feature maps `[batch, height, width, channels]` to
     /// `[batch, toHeight, toWidth, channels]` with PyTorch's `interpolate(mode="bilinear",
@@ -93,41 +95,63 @@ struct BilinearTaps: Sendable {
 }
 
 extension Tensor {
-    /// `self + Σ resize(map)` for feature maps `[batch, h_i, w_i, channels]` resized bilinearly to
-    /// this tensor's `[batch, height, width, channels]`: the decode-head sum of SegFormer-like
-    /// models in one pass per map, without a resized copy of each. With gradients recorded it is
-    /// the same sum of ``resizedBilinear(height:width:alignCorners:)`` terms.
-    public func addingResizedBilinear(_ maps: [Tensor], alignCorners: Bool) -> Tensor {
-        precondition(rank == 4 && maps.allSatisfy { $0.rank == 4 && $0.shape[0] == shape[0] && $0.shape[3] == shape[3] },
-                     "adding resized maps \(maps.map(\.shape)) to \(shape)")
+    /// `self + constant + Σ resize(map)` for feature maps `[batch, h_i, w_i, channels]` resized
+    /// bilinearly to this tensor's `[batch, height, width, channels]`, then `max(·, 0)` when
+    /// `relu` (NaN passes): the decode-head sum of SegFormer-like models. Without gradients it is
+    /// one pass per output row over all maps at once (``Kernels``), so the output is written once
+    /// and no resized copy of a map exists. With gradients recorded it is the same composition of
+    /// ``resizedBilinear(height:width:alignCorners:)``, `+` and ``relu()``.
+    ///
+    /// - Parameter constant: `[channels]`, added to every pixel; none when `nil`.
+    public func addingResizedBilinear(_ maps: [Tensor], alignCorners: Bool, constant: Tensor? = nil,
+                                      relu: Bool = false) -> Tensor {
+        precondition(rank == 4 && maps.allSatisfy { $0.rank == 4 && $0.shape[0] == shape[0] && $0.shape[3] == shape[3] }
+                     && (constant.map { $0.shape == [shape[3]] } ?? true),
+                     "adding resized maps \(maps.map(\.shape)) and constant \(constant?.shape.dims ?? []) to \(shape)")
         let (batch, height, width, channels) = (shape[0], shape[1], shape[2], shape[3])
-        if Autograd.isRecording && (requiresGradient || maps.contains(where: \.requiresGradient)) {
-            return maps.reduce(self) { $0 + $1.resizedBilinear(height: height, width: width, alignCorners: alignCorners) }
+        if Autograd.isRecording && (requiresGradient || maps.contains(where: \.requiresGradient)
+                                    || (constant?.requiresGradient ?? false)) {
+            let sum = maps.reduce(constant.map { self + $0 } ?? self) {
+                $0 + $1.resizedBilinear(height: height, width: width, alignCorners: alignCorners)
+            }
+            return relu ? sum.relu() : sum
         }
-        var out = detached
-        out.makeUnique()
-        let dst = UncheckedSendable(out.storage.base)
-        for map in maps {
-            let (mapHeight, mapWidth) = (map.shape[1], map.shape[2])
-            let rows = BilinearTaps(input: mapHeight, output: height, alignCorners: alignCorners)
-            let cols = BilinearTaps(input: mapWidth, output: width, alignCorners: alignCorners)
-            let src = UncheckedSendable(map.storage.base)
-            Parallel.forEachRange(batch * height, grain: Swift.max(1, 8192 / Swift.max(width * channels, 1))) { range in
+        precondition(maps.allSatisfy { $0.shape[2] * channels <= Int(Int32.max) }, "resized maps \(maps.map(\.shape)) too wide")
+        let out = Tensor.uninitialized(shape)
+        guard out.count > 0 else { return out }
+        let rowTaps = maps.map { BilinearTaps(input: $0.shape[1], output: height, alignCorners: alignCorners) }
+        // Per map and output column: the left and right source offsets (column · channels) and the right weight.
+        let offsets = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, 2 * maps.count * width))
+        let weights = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maps.count * width))
+        defer { offsets.deallocate(); weights.deallocate() }
+        for (m, map) in maps.enumerated() {
+            let cols = BilinearTaps(input: map.shape[2], output: width, alignCorners: alignCorners)
+            for x in 0..<width {
+                offsets[(2 * m) * width + x] = Int32(cols.low[x] * channels)
+                offsets[(2 * m + 1) * width + x] = Int32(cols.high[x] * channels)
+                weights[m * width + x] = cols.highWeight[x]
+            }
+        }
+        let shared = UncheckedSendable((base: storage.base, out: out.storage.base, offsets: offsets, weights: weights,
+                                        maps: maps.map { ($0.storage.base, $0.shape[1], $0.shape[2]) },
+                                        constant: constant?.storage.base))
+        Parallel.forEachRange(batch * height, grain: Swift.max(1, 8192 / Swift.max(width * channels, 1))) { range in
+            let s = shared.value
+            withUnsafeTemporaryAllocation(of: rubble_resize_source.self, capacity: max(1, s.maps.count)) { sources in
                 for row in range {
                     let item = row / height, y = row % height
-                    let top = src.value + (item * mapHeight + rows.low[y]) * mapWidth * channels
-                    let bottom = src.value + (item * mapHeight + rows.high[y]) * mapWidth * channels
-                    let wy1 = rows.highWeight[y], wy0 = 1 - wy1
-                    var target = dst.value + row * width * channels
-                    for x in 0..<width {
-                        let left = cols.low[x] * channels, right = cols.high[x] * channels
-                        let wx1 = cols.highWeight[x], wx0 = 1 - wx1
-                        let a = wy0 * wx0, b = wy0 * wx1, c = wy1 * wx0, d = wy1 * wx1
-                        for k in 0..<channels {
-                            target[k] += a * top[left + k] + b * top[right + k] + c * bottom[left + k] + d * bottom[right + k]
-                        }
-                        target += channels
+                    for (m, (base, mapHeight, mapWidth)) in s.maps.enumerated() {
+                        let image = base + item * mapHeight * mapWidth * channels
+                        sources[m] = rubble_resize_source(
+                            top: image + rowTaps[m].low[y] * mapWidth * channels,
+                            bottom: image + rowTaps[m].high[y] * mapWidth * channels,
+                            bottom_weight: rowTaps[m].highWeight[y],
+                            left: s.offsets + (2 * m) * width, right: s.offsets + (2 * m + 1) * width,
+                            right_weight: s.weights + m * width)
                     }
+                    let offset = row * width * channels
+                    rubble_resized_sum_row(s.out + offset, s.base + offset, s.constant, width, channels,
+                                           sources.baseAddress, s.maps.count, relu ? 1 : 0)
                 }
             }
         }

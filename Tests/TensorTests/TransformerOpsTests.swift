@@ -106,16 +106,29 @@ final class TransformerOpsTests: XCTestCase {
     }
 
     func testAddingResizedMapsEqualsTheSumOfResizedMaps() {
-        let base = random([2, 6, 5, 3], seed: 20), a = random([2, 3, 2, 3], seed: 21), b = random([2, 6, 5, 3], seed: 22)
-        for alignCorners in [false, true] {
-            let fused = withoutGradients { base.addingResizedBilinear([a, b], alignCorners: alignCorners) }
-            let reference = base + a.resizedBilinear(height: 6, width: 5, alignCorners: alignCorners)
-                + b.resizedBilinear(height: 6, width: 5, alignCorners: alignCorners)
-            XCTAssertLessThan(fused.maxAbsDifference(reference), 1e-6)
+        // 19 channels: partial vectors on every kernel variant.
+        let base = random([2, 6, 5, 19], seed: 20), a = random([2, 3, 2, 19], seed: 21), b = random([2, 6, 5, 19], seed: 22)
+        let c = random([2, 1, 4, 19], seed: 23), constant = random([19], seed: 24)
+        for variant in Kernels.supported {
+            Kernels.with(variant) {
+                for alignCorners in [false, true] {
+                    let resized = { (map: Tensor) in map.resizedBilinear(height: 6, width: 5, alignCorners: alignCorners) }
+                    let fused = withoutGradients { base.addingResizedBilinear([a, b], alignCorners: alignCorners) }
+                    XCTAssertLessThan(fused.maxAbsDifference(base + resized(a) + resized(b)), 1e-6, "\(variant)")
+                    let activated = withoutGradients {
+                        base.addingResizedBilinear([a, b, c], alignCorners: alignCorners, constant: constant, relu: true)
+                    }
+                    let reference = (base + constant + resized(a) + resized(b) + resized(c)).relu()
+                    XCTAssertLessThan(activated.maxAbsDifference(reference), 1e-6, "\(variant)")
+                    XCTAssertEqual(withoutGradients { base.addingResizedBilinear([], alignCorners: alignCorners) }.scalars,
+                                   base.scalars)
+                }
+            }
         }
-        assertGradientError(GradientCheck.maxRelativeError(at: [base, a]) {
-            GradientCheck.projected($0[0].addingResizedBilinear([$0[1]], alignCorners: false))
-        }, "adding resized maps")
+        let errors = GradientCheck.errors(at: [base, a, constant]) {
+            GradientCheck.projected($0[0].addingResizedBilinear([$0[1]], alignCorners: false, constant: $0[2]))
+        }
+        for (error, what) in zip(errors, ["base", "map", "constant"]) { assertGradientError(error, "adding resized maps d\(what)") }
     }
 
     func testBilinearResizeFollowsPyTorch() {

@@ -79,7 +79,8 @@ public final class SegformerDecodeHead: CompositeLayer {
             let term = Tensor.matmul(state.reshaped([pixels, state.shape[3]]), combined)
             terms.append(term.reshaped([state.shape[0], state.shape[1], state.shape[2], decoder]))
         }
-        let fused = (terms[0] + constant).addingResizedBilinear(Array(terms.dropFirst()), alignCorners: false)
-        return try classifier(fused.relu(), training: false)
+        let fused = terms[0].addingResizedBilinear(Array(terms.dropFirst()), alignCorners: false, constant: constant,
+                                                    relu: true)
+        return try classifier(fused, training: false)
     }
 }
