@@ -40,6 +40,32 @@ extension Tensor {
         ])
     }
 
+    /// `self + other` and its layer normalisation, the residual add of a transformer block and the
+    /// norm that follows it: one pass over the rows without gradients, else `+` then
+    /// ``layerNormalized(gamma:beta:epsilon:)``.
+    public func addingLayerNormalized(_ other: Tensor, gamma: Tensor, beta: Tensor,
+                                      epsilon: Float) -> (sum: Tensor, normalized: Tensor) {
+        precondition(other.shape == shape, "adding \(other.shape) to \(shape) before a layer norm")
+        if Autograd.isRecording
+            && (requiresGradient || other.requiresGradient || gamma.requiresGradient || beta.requiresGradient) {
+            let sum = self + other
+            return (sum, sum.layerNormalized(gamma: gamma, beta: beta, epsilon: epsilon))
+        }
+        let width = shape.dims.last ?? 1
+        precondition(gamma.shape == [width] && beta.shape == [width],
+                     "layer norm of \(shape) with gamma \(gamma.shape) and beta \(beta.shape)")
+        let rows = width == 0 ? 0 : count / width
+        let sum = Tensor.uninitialized(shape), out = Tensor.uninitialized(shape)
+        let pointers = UncheckedSendable((a: storage.base, b: other.storage.base, sum: sum.storage.base,
+                                          y: out.storage.base, gamma: gamma.storage.base, beta: beta.storage.base))
+        Parallel.forEachRange(rows, grain: max(1, 4096 / max(width, 1))) { range in
+            let p = pointers.value, offset = range.lowerBound * width
+            rubble_add_layer_norm_rows(p.a + offset, p.b + offset, p.sum + offset, p.y + offset, p.gamma, p.beta,
+                                       range.count, width, epsilon)
+        }
+        return (sum, out)
+    }
+
     /// `dx = (dx̂ - mean(dx̂) - x̂ mean(dx̂ x̂)) / σ` with `dx̂ = g * gamma`, row by row.
     static func layerNormInputGradient(_ grad: Tensor, normalised: Tensor, inverseDeviation: Tensor,
                                        gamma: Tensor) -> Tensor {

@@ -105,6 +105,35 @@ final class TransformerOpsTests: XCTestCase {
         for (error, what) in zip(errors, ["query", "key", "value"]) { assertGradientError(error, "attention d\(what)") }
     }
 
+    func testBlockedInferenceAttentionEqualsTheRecordedPath() {
+        // 600 keys: blocks of 54 query rows, so 130 queries make two full blocks and a partial one.
+        let q = random([2, 130, 8], seed: 14, scale: 2), k = random([2, 600, 8], seed: 15, scale: 2), v = random([2, 600, 8], seed: 16)
+        let geometry = AttentionGeometry(batch: 2, queries: 130, keys: 600, channels: 8, heads: 2)
+        XCTAssertEqual(geometry.blockRows, 54)
+        let blocked = withoutGradients { Tensor.multiHeadAttention(query: q, key: k, value: v, heads: 2) }
+        let recorded = Tensor.multiHeadAttention(query: q.requiringGradient(), key: k, value: v, heads: 2)
+        XCTAssertLessThan(blocked.maxAbsDifference(recorded.detached), 1e-6)
+        XCTAssertLessThan(blocked.maxAbsDifference(referenceAttention(q, k, v, heads: 2)), 1e-6)
+    }
+
+    func testItemByItemStacksTheItemsResults() throws {
+        let x = random([5, 3, 4], seed: 17)
+        let y = try withoutGradients {
+            try Tensor.itemByItem(x) { item in
+                XCTAssertEqual(item.shape, [1, 3, 4])
+                XCTAssertFalse(Autograd.isRecording, "the workers see the caller's recording state")
+                return item.sum(alongAxes: [2]) * 2
+            }
+        }
+        XCTAssertEqual(y.shape, [5, 3])
+        XCTAssertLessThan(y.maxAbsDifference(x.sum(alongAxes: [2]) * 2), 1e-6)
+        struct Refused: Error {}
+        XCTAssertThrowsError(try Tensor.itemByItem(x) { item -> Tensor in
+            if item.scalars[0] == x.scalars[12] { throw Refused() }
+            return item
+        }) { XCTAssertTrue($0 is Refused) }
+    }
+
     func testAddingResizedMapsEqualsTheSumOfResizedMaps() {
         // 19 channels: partial vectors on every kernel variant.
         let base = random([2, 6, 5, 19], seed: 20), a = random([2, 3, 2, 19], seed: 21), b = random([2, 6, 5, 19], seed: 22)
