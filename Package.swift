@@ -34,7 +34,7 @@ let package = Package(
         // Softmax rows, GELU, layer norm, resized sums: AVX-512 / AVX2 / portable, chosen at run time.
         .target(name: "CKernels"),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Layers", dependencies: ["Tensor"]),
+        .target(name: "Layers", dependencies: ["Tensor", "CKernels"]),
         // Trains and evaluates; writes weights files only through the caller's `saveWeights`.
         .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "AtomicFiles"]),
         // Writes files under a temporary name and renames them, so a crash never leaves half a file.

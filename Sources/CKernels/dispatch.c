@@ -81,3 +81,7 @@ void rubble_resized_sum_row(float *out, const float *base, const float *constant
                             const rubble_resize_source *sources, long source_count, int relu) {
     kernels()->resized_sum_row(out, base, constant, width, channels, sources, source_count, relu);
 }
+void rubble_depthwise_rows(const rubble_window_geometry *geometry, const float *x, const float *kernel,
+                           const float *bias, float *y, long first_row, long end_row, int epilogue) {
+    kernels()->depthwise_rows(geometry, x, kernel, bias, y, first_row, end_row, epilogue);
+}

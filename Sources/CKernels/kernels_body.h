@@ -294,8 +294,72 @@ static void NAME(resized_sum_row)(float *out, const float *base, const float *co
     }
 }
 
+static inline vf NAME(epilogue)(vf v, int epilogue) {
+    if (epilogue == RUBBLE_EPILOGUE_GELU) return NAME(gelu1)(v);
+    if (epilogue == RUBBLE_EPILOGUE_RELU) return VMAX(VSET(0), v);
+    return v;
+}
+
+/* `lanes` vectors of channels from c (4, 1, or a partial one of n < W lanes when n > 0): the
+   taps of rows first_i..<end_i and columns first_j..<end_j of one output pixel. */
+#define RUBBLE_DEPTHWISE_TAPS(LOAD_AT)                                                         \
+    for (long i = first_i; i < end_i; i++) {                                                   \
+        const float *xrow = x + origin + (i * W_in + first_j) * C, *krow = k + (i * KW + first_j) * C; \
+        for (long j = first_j; j < end_j; j++, xrow += C, krow += C) { LOAD_AT }               \
+    }
+
+static void NAME(depthwise_rows)(const rubble_window_geometry *g, const float *x, const float *k, const float *bias,
+                                 float *y, long first_row, long end_row, int epilogue) {
+    const long C = g->channels, W_in = g->input_width, KW = g->window_width;
+    for (long row = first_row; row < end_row; row++) {
+        const long n = row / g->output_height, oh = row % g->output_height;
+        const long origin_i = oh * g->stride_height - g->pad_top;
+        const long first_i = origin_i < 0 ? -origin_i : 0;
+        long end_i = g->input_height - origin_i;
+        if (end_i > g->window_height) end_i = g->window_height;
+        if (end_i < first_i) end_i = first_i;
+        for (long ow = 0; ow < g->output_width; ow++) {
+            const long origin_j = ow * g->stride_width - g->pad_left;
+            const long first_j = origin_j < 0 ? -origin_j : 0;
+            long end_j = W_in - origin_j;
+            if (end_j > KW) end_j = KW;
+            if (end_j < first_j) end_j = first_j;
+            /* The flat index of input pixel (origin_i, origin_j) of image n (perhaps outside the
+               image, even negative): only taps inside the image are added to it. */
+            const long origin = ((n * g->input_height + origin_i) * W_in + origin_j) * C;
+            float *out = y + (row * g->output_width + ow) * C;
+            long c = 0;
+            for (; c + 4 * W <= C; c += 4 * W) {
+                vf a0 = bias ? VLOAD(bias + c) : VSET(0), a1 = bias ? VLOAD(bias + c + W) : VSET(0);
+                vf a2 = bias ? VLOAD(bias + c + 2 * W) : VSET(0), a3 = bias ? VLOAD(bias + c + 3 * W) : VSET(0);
+                RUBBLE_DEPTHWISE_TAPS(
+                    a0 = VFMA(VLOAD(xrow + c), VLOAD(krow + c), a0);
+                    a1 = VFMA(VLOAD(xrow + c + W), VLOAD(krow + c + W), a1);
+                    a2 = VFMA(VLOAD(xrow + c + 2 * W), VLOAD(krow + c + 2 * W), a2);
+                    a3 = VFMA(VLOAD(xrow + c + 3 * W), VLOAD(krow + c + 3 * W), a3);)
+                VSTORE(out + c, NAME(epilogue)(a0, epilogue));
+                VSTORE(out + c + W, NAME(epilogue)(a1, epilogue));
+                VSTORE(out + c + 2 * W, NAME(epilogue)(a2, epilogue));
+                VSTORE(out + c + 3 * W, NAME(epilogue)(a3, epilogue));
+            }
+            for (; c + W <= C; c += W) {
+                vf a = bias ? VLOAD(bias + c) : VSET(0);
+                RUBBLE_DEPTHWISE_TAPS(a = VFMA(VLOAD(xrow + c), VLOAD(krow + c), a);)
+                VSTORE(out + c, NAME(epilogue)(a, epilogue));
+            }
+            if (c < C) {
+                const long m = C - c;
+                vf a = bias ? VLOADN(bias + c, m, 0) : VSET(0);
+                RUBBLE_DEPTHWISE_TAPS(a = VFMA(VLOADN(xrow + c, m, 0), VLOADN(krow + c, m, 0), a);)
+                VSTOREN(out + c, m, NAME(epilogue)(a, epilogue));
+            }
+        }
+    }
+}
+#undef RUBBLE_DEPTHWISE_TAPS
+
 const rubble_kernel_table NAME(rubble_kernels) = {
     NAME(exp_array), NAME(erf_array), NAME(softmax_rows), NAME(softmax_pullback_rows), NAME(gelu),
     NAME(gelu_backward), NAME(sigmoid), NAME(swish), NAME(layer_norm_rows), NAME(add_layer_norm_rows),
-    NAME(fill_rows), NAME(resized_sum_row),
+    NAME(fill_rows), NAME(resized_sum_row), NAME(depthwise_rows),
 };

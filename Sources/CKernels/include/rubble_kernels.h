@@ -73,4 +73,21 @@ typedef struct {
 void rubble_resized_sum_row(float *out, const float *base, const float *constant, long width, long channels,
                             const rubble_resize_source *sources, long source_count, int relu);
 
+/* The window of a 2-D convolution over NHWC input (Layers' WindowGeometry). */
+typedef struct {
+    long batch, input_height, input_width, channels;
+    long window_height, window_width, stride_height, stride_width;
+    long output_height, output_width, pad_top, pad_left;
+} rubble_window_geometry;
+
+/* What is applied to a convolution's sums before they are stored. */
+enum { RUBBLE_EPILOGUE_NONE = 0, RUBBLE_EPILOGUE_RELU = 1, RUBBLE_EPILOGUE_GELU = 2 };
+
+/* Depthwise convolution with one filter per channel (depth multiplier 1), NHWC: output rows
+   `first_row..<end_row` of the batch · output_height rows, each output pixel the bias (none
+   when NULL) plus its window's taps inside the image (padding is never read), then the
+   epilogue. `kernel` is [window_height, window_width, channels]. */
+void rubble_depthwise_rows(const rubble_window_geometry *geometry, const float *x, const float *kernel,
+                           const float *bias, float *y, long first_row, long end_row, int epilogue);
+
 #endif
