@@ -50,6 +50,7 @@ static inline float max8(__m256 v) {
 #define VRECIP(a) _mm256_div_ps(_mm256_set1_ps(1), a)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define VMAX(a, b) _mm256_max_ps(a, b)
+#define VMIN(a, b) _mm256_min_ps(a, b)
 #define VLT(a, b) _mm256_cmp_ps(a, b, _CMP_LT_OQ)
 #define VGT(a, b) _mm256_cmp_ps(a, b, _CMP_GT_OQ)
 #define VNAN(a) _mm256_cmp_ps(a, a, _CMP_UNORD_Q)

@@ -9,7 +9,8 @@
      VADD VSUB VMUL VDIV  lane-wise
      VRECIP(a)            1 / a, correctly rounded or within 1 ulp
      VFMA(a, b, c)        a · b + c (fused where the variant has FMA)
-     VMAX(a, b)           a > b ? a : b (b when a is NaN)
+     VMAX(a, b)           a > b ? a : b (b when a is NaN); VMIN(a, b) likewise
+     VSCALE, VROUND       optional (see exp_below)
      VLT(a, b) VGT(a, b)  ordered comparisons; VNAN(a) is a != a
      VSEL(m, a, b)        m ? a : b
      VABS(a) VNEG(a)
@@ -17,10 +18,19 @@
      VBITS(v) VFLOAT(i)   bit casts; VISET(n) VIADD VISUB VISRA1(i) VISHL23(i) on int32 lanes
    Everything here is static but the table, rubble_kernels_<variant>. */
 
-/* e^x as Cephes' expf: x = n ln2 + r, a degree-5 polynomial for e^r on |r| <= ln2/2, the
-   scale 2^n built in the exponent bits as 2^(n/2) · 2^(n - n/2), so that n from -150 to 128
-   stays in range. Below `low` the result is 0, above 88.72283 +inf, NaN passes through. */
+/* e^x as Cephes' expf: x = n ln2 + r, a degree-5 polynomial for e^r on |r| <= ln2/2, then the
+   scale by 2^n. Below `low` the result is 0, above 88.72283 +inf, NaN passes through. Variants
+   with VSCALE(y, n, zero) (y · 2^n, 0 where `zero`: AVX-512's vscalefps, which over- and
+   underflows as the product would) clamp x into a range where the reduction stays exact and
+   scale in one step; the others build 2^n in the exponent bits as 2^(n/2) · 2^(n - n/2), so
+   that n from -150 to 128 stays in range, and mask the ends. */
 static inline vf NAME(exp_below)(vf x, float low) {
+#ifdef VSCALE
+    const vm tooSmall = VLT(x, VSET(low));
+    /* NaN passes both clamps (the second operand is kept when either is NaN). */
+    const vf clamped = VMIN(VSET(89.0f), VMAX(VSET(-104.0f), x));
+    const vf n = VROUND(VMUL(clamped, VSET(1.44269504088896341f)));
+#else
     const vm tooSmall = VLT(x, VSET(low)), tooLarge = VGT(x, VSET(88.72283f)), nan = VNAN(x);
     vf clamped = VSEL(tooSmall, VSET(low), x);
     clamped = VSEL(tooLarge, VSET(88.72283f), clamped);
@@ -29,6 +39,7 @@ static inline vf NAME(exp_below)(vf x, float low) {
     const vf shifter = VSET(12582912.0f);
     const vf biased = VFMA(clamped, VSET(1.44269504088896341f), shifter);
     const vf n = VSUB(biased, shifter);
+#endif
     vf r = VFMA(n, VSET(-0.693359375f), clamped);
     r = VFMA(n, VSET(2.12194440e-4f), r);
     vf p = VSET(1.9875691500e-4f);
@@ -38,6 +49,9 @@ static inline vf NAME(exp_below)(vf x, float low) {
     p = VFMA(p, r, VSET(1.6666665459e-1f));
     p = VFMA(p, r, VSET(5.0000001201e-1f));
     const vf y = VADD(VFMA(p, VMUL(r, r), r), VSET(1));
+#ifdef VSCALE
+    return VSCALE(y, n, tooSmall);
+#else
     const vi integer = VISUB(VBITS(biased), VBITS(shifter));
     const vi half = VISRA1(integer);
     const vf scaleLow = VFLOAT(VISHL23(VIADD(half, VISET(127))));
@@ -46,6 +60,7 @@ static inline vf NAME(exp_below)(vf x, float low) {
     result = VSEL(tooSmall, VSET(0), result);
     result = VSEL(tooLarge, VSET(INFINITY), result);
     return VSEL(nan, x, result);
+#endif
 }
 
 /* exp with float32's normal range: exactly 0 below -87.33654. */

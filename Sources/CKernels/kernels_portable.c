@@ -24,6 +24,7 @@ static inline vf float_of(vi i) { vf v; memcpy(&v, &i, sizeof v); return v; }
 #define VRECIP(a) (1 / (a))
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VMAX(a, b) ((a) > (b) ? (a) : (b))
+#define VMIN(a, b) ((a) < (b) ? (a) : (b))
 #define VLT(a, b) ((a) < (b))
 #define VGT(a, b) ((a) > (b))
 #define VNAN(a) ((a) != (a))
