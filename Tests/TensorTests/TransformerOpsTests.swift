@@ -84,6 +84,10 @@ final class TransformerOpsTests: XCTestCase {
         XCTAssertLessThan(Tensor.linear(x, weight: w, bias: b).maxAbsDifference(Tensor.matmul(x, w) + b), 1e-6)
         let errors = GradientCheck.errors(at: [x, w, b]) { v in GradientCheck.projected(Tensor.linear(v[0], weight: v[1], bias: v[2])) }
         for (error, what) in zip(errors, ["x", "weight", "bias"]) { assertGradientError(error, "linear d\(what)") }
+        // 1100 rows of 40 outputs: blocks of 819 rows, the second one partial, split over the cores.
+        XCTAssertEqual(Tensor.linearBlockRows(outputs: 40), 819)
+        let tall = random([1100, 24], seed: 33), wide = random([24, 40], seed: 34), offsets = random([40], seed: 35)
+        XCTAssertLessThan(Tensor.linear(tall, weight: wide, bias: offsets).maxAbsDifference(Tensor.matmul(tall, wide) + offsets), 1e-5)
     }
 
     /// Attention through reshapes, permutes, batched matmuls and softmax, the way PyTorch writes it.
