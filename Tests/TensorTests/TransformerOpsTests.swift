@@ -164,6 +164,23 @@ final class TransformerOpsTests: XCTestCase {
         for (error, what) in zip(errors, ["base", "map", "constant"]) { assertGradientError(error, "adding resized maps d\(what)") }
     }
 
+    func testProjectedResizedSumEqualsItsComposition() {
+        let x = random([2, 6, 5, 7], seed: 25), baseWeight = random([7, 19], seed: 26)
+        let a = random([2, 3, 2, 19], seed: 27), b = random([2, 1, 4, 19], seed: 28), constant = random([19], seed: 29)
+        let outputWeight = random([19, 3], seed: 30), outputBias = random([3], seed: 31)
+        let base = Tensor.matmul(x.reshaped([60, 7]), baseWeight).reshaped([2, 6, 5, 19])
+        let summed = base.addingResizedBilinear([a, b], alignCorners: false, constant: constant, relu: true)
+        let reference = Tensor.linear(summed.reshaped([60, 19]), weight: outputWeight, bias: outputBias).reshaped([2, 6, 5, 3])
+        for variant in Kernels.supported {
+            let fused = Kernels.with(variant) {
+                Tensor.projectedResizedSum(x, baseWeight: baseWeight, maps: [a, b], alignCorners: false, constant: constant,
+                                           outputWeight: outputWeight, outputBias: outputBias)
+            }
+            XCTAssertEqual(fused.shape, [2, 6, 5, 3])
+            XCTAssertLessThan(fused.maxAbsDifference(reference), 1e-5, "\(variant)")
+        }
+    }
+
     func testBilinearResizeFollowsPyTorch() {
         // torch.nn.functional.interpolate(arange(4.).view(1,1,1,4), size=(1,6), mode="bilinear", align_corners=False)
         let row = Tensor([0, 1, 2, 3], shape: [1, 1, 4, 1])
