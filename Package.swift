@@ -32,8 +32,10 @@ let package = Package(
                                            "Screening", "Demo", "AtomicFiles"]),
         // OpenBLAS, loaded with dlopen after the core type is chosen (ARCHITECTURE.md §4).
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "Tensor", dependencies: ["CBLAS"]),
-        .target(name: "Layers", dependencies: ["Tensor"]),
+        // Softmax rows, GELU, layer norm, resized sums: AVX-512 / AVX2 / portable, chosen at run time.
+        .target(name: "CKernels"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "Layers", dependencies: ["Tensor", "CKernels"]),
         // Trains and evaluates; writes weights files only through the caller's `saveWeights`.
         .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "AtomicFiles"]),
         // Writes files under a temporary name and renames them, so a crash never leaves half a file.
@@ -76,7 +78,7 @@ let package = Package(
             ]),
         // Fixture loading (.npy) and finite-difference checking shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Tensor", "Layers", "TestSupport"]),
         .testTarget(name: "TrainTests", dependencies: ["Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "AtomicFiles", "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "Demo", "TestSupport"]),

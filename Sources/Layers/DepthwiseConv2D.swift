@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// Depthwise 2-D convolution over NHWC input (Keras `DepthwiseConv2D`): each input channel is
@@ -78,8 +79,17 @@ public final class DepthwiseConv2D: Layer {
 
     /// `[batch, h, w, in]` -> `[batch, oh, ow, in * multiplier]`
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
+        try self(input, training: training, then: .linear)
+    }
+
+    /// `activation(self(input))`, the activation fused into the convolution's output pass when
+    /// no gradient is recorded and it is ReLU or GELU (Mix-FFN's `dwconv` -> GELU).
+    public func callAsFunction(_ input: Tensor, training: Bool, then activation: Activation) throws -> Tensor {
         let g = try geometry(for: input.shape)
         let k = depthwiseKernel.tracked, b = bias?.tracked
+        let recording = Autograd.isRecording
+            && (input.requiresGradient || k.requiresGradient || (b?.requiresGradient ?? false))
+        let epilogue: DepthwiseKernels.Epilogue? = recording ? nil : DepthwiseKernels.Epilogue(activation)
         let multiplier = depthMultiplier
         let output = Tensor(unsafeUninitializedShape: [g.batch, g.outputHeight, g.outputWidth, outputChannels]) { y in
             input.withUnsafeBufferPointer { x in
@@ -87,18 +97,24 @@ public final class DepthwiseConv2D: Layer {
                     if let b {
                         b.withUnsafeBufferPointer { bp in
                             DepthwiseKernels.forward(g, multiplier: multiplier, x.baseAddress!, kp.baseAddress!,
-                                                     bp.baseAddress!, y.baseAddress!)
+                                                     bp.baseAddress!, y.baseAddress!, epilogue: epilogue ?? .none)
                         }
                     } else {
                         DepthwiseKernels.forward(g, multiplier: multiplier, x.baseAddress!, kp.baseAddress!,
-                                                 nil, y.baseAddress!)
+                                                 nil, y.baseAddress!, epilogue: epilogue ?? .none)
                     }
                 }
             }
         }
-        guard Autograd.isRecording,
-              input.requiresGradient || k.requiresGradient || (b?.requiresGradient ?? false)
-        else { return output }
+        if epilogue != nil { return output }
+        guard recording else { return activation.apply(output) }
+        return activation.apply(recordingGradients(output, input: input, geometry: g, kernel: k, bias: b))
+    }
+
+    /// `output` with the pullbacks of the convolution to `input`, the kernel and the bias.
+    private func recordingGradients(_ output: Tensor, input: Tensor, geometry g: WindowGeometry, kernel k: Tensor,
+                                    bias b: Tensor?) -> Tensor {
+        let multiplier = depthMultiplier
         let x = input.detached, kernelValue = k.detached
         let inputShape = input.shape, kernelShape = kernelValue.shape
         var pullbacks: [(Tensor, Pullback)] = [
@@ -128,8 +144,9 @@ public final class DepthwiseConv2D: Layer {
     }
 }
 
-/// The direct NHWC loops of ``DepthwiseConv2D``. Multiplier 1 (MobileNet, EfficientNet) runs
-/// 16-wide SIMD blocks over the channels; larger multipliers run a scalar loop.
+/// The direct NHWC loops of ``DepthwiseConv2D``. With multiplier 1 (MobileNet, EfficientNet,
+/// SegFormer) the forward pass is the C kernel `rubble_depthwise_rows` and the gradients run
+/// 16-wide SIMD blocks over the channels; larger multipliers run scalar loops.
 enum DepthwiseKernels {
     typealias Vector = SIMD16<Float>
     /// Below this many multiply-adds a pass runs on one core.
@@ -160,13 +177,45 @@ enum DepthwiseKernels {
         return (low <= 0 ? 0 : (low + stride - 1) / stride, min(outputs - 1, t / stride))
     }
 
-    /// `y = bias + depthwise(x, k)`; writes every element of `y`.
+    /// What the forward pass applies to its sums before storing them.
+    enum Epilogue: Int32 {
+        case none = 0, relu = 1, gelu = 2
+
+        /// The fused form of `activation`; `nil` when it has none.
+        init?(_ activation: Activation) {
+            switch activation {
+            case .linear: self = .none
+            case .relu: self = .relu
+            case .gelu: self = .gelu
+            case .softmax, .sigmoid, .swish: return nil
+            }
+        }
+    }
+
+    /// `y = epilogue(bias + depthwise(x, k))`; writes every element of `y`. Multiplier 1 runs
+    /// the C kernel (channels in 16- or 8-wide vectors, ``Kernels``); larger multipliers a scalar
+    /// loop, then the epilogue as its own pass.
     static func forward(_ g: WindowGeometry, multiplier: Int, _ x: UnsafePointer<Float>, _ k: UnsafePointer<Float>,
-                        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
+                        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, epilogue: Epilogue = .none) {
         let C = g.channels, CM = C * multiplier, KW = g.windowWidth, W = g.inputWidth
         let rows = g.batch * g.outputHeight
         let rowWork = g.outputWidth * CM * g.windowHeight * g.windowWidth
         let xs = UncheckedSendable(x), ks = UncheckedSendable(k), bs = UncheckedSendable(bias), ys = UncheckedSendable(y)
+        if multiplier == 1 {
+            var geometry = rubble_window_geometry(
+                batch: g.batch, input_height: g.inputHeight, input_width: g.inputWidth, channels: g.channels,
+                window_height: g.windowHeight, window_width: g.windowWidth, stride_height: g.strideHeight,
+                stride_width: g.strideWidth, output_height: g.outputHeight, output_width: g.outputWidth,
+                pad_top: g.padTop, pad_left: g.padLeft)
+            withUnsafePointer(to: &geometry) { geometry in
+                let gs = UncheckedSendable(geometry)
+                Parallel.forEachRange(rows, grain: max(1, parallelWork / max(rowWork, 1))) { range in
+                    rubble_depthwise_rows(gs.value, xs.value, ks.value, bs.value, ys.value, range.lowerBound,
+                                          range.upperBound, epilogue.rawValue)
+                }
+            }
+            return
+        }
         Parallel.forEachRange(rows, grain: max(1, parallelWork / max(rowWork, 1))) { range in
             let x = xs.value, k = ks.value, bias = bs.value, y = ys.value
             for row in range {
@@ -178,63 +227,30 @@ enum DepthwiseKernels {
                     // the image are ever added to it.
                     let origin = ((n * g.inputHeight + r.origin) * W + c.origin) * C
                     let out = y + (row * g.outputWidth + ow) * CM
-                    if multiplier == 1 {
-                        var o = 0
-                        // 32 channels at a time: eight independent SSE add chains hide the add latency.
-                        while o + 2 * Vector.scalarCount <= C {
-                            var acc0 = bias.map { load($0 + o) } ?? .zero
-                            var acc1 = bias.map { load($0 + o + Vector.scalarCount) } ?? .zero
-                            for i in r.first..<r.end {
-                                var xp = x + (origin + (i * W + c.first) * C + o)
-                                var kp = k + ((i * KW + c.first) * C + o)
-                                for _ in c.first..<c.end {
-                                    acc0 += load(xp) * load(kp)
-                                    acc1 += load(xp + Vector.scalarCount) * load(kp + Vector.scalarCount)
-                                    xp += C; kp += C
-                                }
-                            }
-                            store(acc0, out + o)
-                            store(acc1, out + o + Vector.scalarCount)
-                            o += 2 * Vector.scalarCount
-                        }
-                        while o + Vector.scalarCount <= C {
-                            var acc = bias.map { load($0 + o) } ?? .zero
-                            for i in r.first..<r.end {
-                                var xp = x + (origin + (i * W + c.first) * C + o)
-                                var kp = k + ((i * KW + c.first) * C + o)
-                                for _ in c.first..<c.end {
-                                    acc += load(xp) * load(kp)
-                                    xp += C; kp += C
-                                }
-                            }
-                            store(acc, out + o)
-                            o += Vector.scalarCount
-                        }
-                        while o < C {
+                    for ch in 0..<C {
+                        for m in 0..<multiplier {
+                            let o = ch * multiplier + m
                             var acc = bias?[o] ?? 0
                             for i in r.first..<r.end {
                                 for j in c.first..<c.end {
-                                    acc += x[origin + (i * W + j) * C + o] * k[(i * KW + j) * C + o]
+                                    acc += x[origin + (i * W + j) * C + ch] * k[(i * KW + j) * CM + o]
                                 }
                             }
                             out[o] = acc
-                            o += 1
-                        }
-                    } else {
-                        for ch in 0..<C {
-                            for m in 0..<multiplier {
-                                let o = ch * multiplier + m
-                                var acc = bias?[o] ?? 0
-                                for i in r.first..<r.end {
-                                    for j in c.first..<c.end {
-                                        acc += x[origin + (i * W + j) * C + ch] * k[(i * KW + j) * CM + o]
-                                    }
-                                }
-                                out[o] = acc
-                            }
                         }
                     }
                 }
+            }
+        }
+        switch epilogue {
+        case .none: break
+        case .relu:
+            Parallel.forEachRange(rows * g.outputWidth * CM, grain: 1 << 15) { range in
+                for i in range where ys.value[i] < 0 { ys.value[i] = 0 }
+            }
+        case .gelu:
+            Parallel.forEachRange(rows * g.outputWidth * CM, grain: 1 << 15) { range in
+                rubble_gelu(ys.value + range.lowerBound, ys.value + range.lowerBound, range.count)
             }
         }
     }

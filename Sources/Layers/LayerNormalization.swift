@@ -35,6 +35,16 @@ public final class LayerNormalization: ShapePreservingLayer {
         return input.layerNormalized(gamma: gamma.tracked, beta: beta.tracked, epsilon: epsilon)
     }
 
+    /// `a + b` and its normalisation in one pass (a residual add followed by this norm), both
+    /// `[..., features]`.
+    public func normalizingSum(_ a: Tensor, _ b: Tensor) throws -> (sum: Tensor, normalized: Tensor) {
+        guard a.rank >= 1, a.shape.dims.last == features, b.shape == a.shape else {
+            throw LayerError.shapeMismatch(layer: name, expected: "two of [..., \(features)], the same",
+                                           got: a.shape == b.shape ? a.shape : b.shape)
+        }
+        return a.addingLayerNormalized(b, gamma: gamma.tracked, beta: beta.tracked, epsilon: epsilon)
+    }
+
     public func outputShape(for inputs: [Shape]) throws -> Shape {
         guard inputs.count == 1, inputs[0].rank >= 1, inputs[0].dims.last == features else {
             throw LayerError.shapeMismatch(layer: name, expected: "[..., \(features)]", got: inputs.first ?? [])

@@ -213,10 +213,7 @@ public enum Winograd {
     /// Runs `body` on disjoint runs of the `positions` GEMMs, one run per thread, with
     /// OpenBLAS held to one thread meanwhile.
     static func splitPositions(_ positions: Int, _ body: (Range<Int>) -> Void) {
-        let blasThreads = BLAS.threads
         guard Parallel.threadCount > 1 else { return body(0..<positions) }
-        BLAS.threads = 1
-        defer { BLAS.threads = blasThreads }
-        Parallel.forEachRange(positions, body)
+        BLAS.withOneThread { Parallel.forEachRange(positions, body) }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension Tensor {
@@ -13,9 +14,9 @@ extension Tensor {
     ///   - scale: multiplies the scores; `1 / √(channels / heads)` when `nil`.
     /// - Returns: `[batch, queries, channels]`.
     ///
-    /// Each head reads and writes its slice in place through OpenBLAS strides; one score buffer
-    /// serves every head (kept as the probabilities `[batch, heads, queries, keys]` only while
-    /// gradients are recorded).
+    /// Each head reads and writes its slice in place through OpenBLAS strides. Without gradients
+    /// the queries go in blocks whose scores stay in cache (``AttentionGeometry/blockedInference``);
+    /// while gradients are recorded the probabilities `[batch, heads, queries, keys]` are kept.
     public static func multiHeadAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int,
                                           scale: Float? = nil) -> Tensor {
         precondition(query.rank == 3 && key.rank == 3 && value.rank == 3 && key.shape == value.shape
@@ -28,12 +29,16 @@ extension Tensor {
         let recording = Autograd.isRecording
             && (query.requiresGradient || key.requiresGradient || value.requiresGradient)
         let out = Tensor.uninitialized(query.shape)
-        let probabilityCount = recording ? geometry.batch * heads * geometry.scoreCount : geometry.scoreCount
+        guard recording else {
+            geometry.blockedInference(query: query.storage.base, key: key.storage.base, value: value.storage.base,
+                                      scale: factor, into: out.storage.base)
+            return out
+        }
+        let probabilityCount = geometry.batch * heads * geometry.scoreCount
         let probabilities = Tensor.uninitialized([probabilityCount])
         for item in 0..<geometry.batch {
             for head in 0..<heads {
-                let scores = probabilities.storage.base
-                    + (recording ? (item * heads + head) * geometry.scoreCount : 0)
+                let scores = probabilities.storage.base + (item * heads + head) * geometry.scoreCount
                 geometry.scores(item: item, head: head, query: query.storage.base, key: key.storage.base,
                                 scale: factor, into: scores)
                 Tensor.softmaxRows(scores, rows: geometry.queries, width: geometry.keys)
@@ -43,7 +48,6 @@ extension Tensor {
                            c: out.storage.base + geometry.queryOffset(item: item, head: head), ldc: geometry.channels)
             }
         }
-        guard recording else { return out }
         let gradients = AttentionGradients(geometry: geometry, scale: factor, query: query.detached,
                                            key: key.detached, value: value.detached, probabilities: probabilities)
         return out.recordingGradient(from: [
@@ -57,12 +61,7 @@ extension Tensor {
     static func softmaxRows(_ buffer: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         let shared = UncheckedSendable(buffer)
         Parallel.forEachRange(rows, grain: Swift.max(1, 8192 / Swift.max(width, 1))) { range in
-            for r in range {
-                let row = shared.value + r * width
-                let top = VectorMath.maximum(row, count: width)
-                let total = VectorMath.exponentials(row, row, count: width, shift: top)
-                VectorMath.scale(row, count: width, by: 1 / total)
-            }
+            rubble_softmax_rows(shared.value + range.lowerBound * width, range.count, width)
         }
     }
 }
@@ -75,6 +74,39 @@ struct AttentionGeometry {
 
     func queryOffset(item: Int, head: Int) -> Int { item * queries * channels + head * headSize }
     func keyOffset(item: Int, head: Int) -> Int { item * keys * channels + head * headSize }
+
+    /// Score rows per block: the block's scores (`rows · keys` floats) stay near 128 KB, in cache.
+    var blockRows: Int { Swift.max(16, Swift.min(queries, 32768 / Swift.max(keys, 1))) }
+
+    /// The attention output without gradients: (item, head, block of query rows) units split
+    /// over the cores, each one `scale · Q K_hᵀ` into a score block of its thread, the softmax of
+    /// its rows and `P V_h` into the output slice, OpenBLAS held to one thread meanwhile.
+    func blockedInference(query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+                          scale: Float, into out: UnsafeMutablePointer<Float>) {
+        let rows = blockRows, blocks = (queries + rows - 1) / rows
+        let units = batch * heads * blocks
+        guard units > 0, keys > 0 else {
+            if keys == 0 { out.initialize(repeating: 0, count: batch * queries * channels) }
+            return
+        }
+        let shared = UncheckedSendable((query, key, value, out))
+        BLAS.withOneThread { Parallel.forEachRange(units) { range in
+            let (q, k, v, o) = shared.value
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: rows * keys)
+            defer { scores.deallocate() }
+            for unit in range {
+                let block = unit % blocks, head = (unit / blocks) % heads, item = unit / (blocks * heads)
+                let first = block * rows, count = Swift.min(rows, queries - first)
+                let qOffset = queryOffset(item: item, head: head) + first * channels
+                let kOffset = keyOffset(item: item, head: head)
+                BLAS.sgemm(transposeB: true, m: count, n: keys, k: headSize, alpha: scale, a: q + qOffset, lda: channels,
+                           b: k + kOffset, ldb: channels, c: scores, ldc: keys)
+                rubble_softmax_rows(scores, count, keys)
+                BLAS.sgemm(m: count, n: headSize, k: keys, a: scores, lda: keys, b: v + kOffset, ldb: channels,
+                           c: o + qOffset, ldc: channels)
+            }
+        } }
+    }
 
     /// `scale · Q_h K_hᵀ` `[queries, keys]` into `scores`.
     func scores(item: Int, head: Int, query: UnsafePointer<Float>, key: UnsafePointer<Float>, scale: Float,
@@ -136,12 +168,8 @@ final class AttentionGradients: @unchecked Sendable {
         let shared = UncheckedSendable((probabilities, gradient))
         Parallel.forEachRange(rows, grain: Swift.max(1, 8192 / Swift.max(width, 1))) { range in
             let (p, d) = shared.value
-            for r in range {
-                let pRow = p + r * width, dRow = d + r * width
-                var dot: Float = 0
-                for j in 0..<width { dot += dRow[j] * pRow[j] }
-                for j in 0..<width { dRow[j] = pRow[j] * (dRow[j] - dot) }
-            }
+            let offset = range.lowerBound * width
+            rubble_softmax_pullback_rows(p + offset, d + offset, range.count, width)
         }
     }
 }

@@ -38,6 +38,18 @@ public enum BLAS {
         set { load(); rubble_blas_set_threads(Int32(newValue)) }
     }
 
+    /// `body` with OpenBLAS held to one thread (for work that is parallel already), then its
+    /// thread count again. Inside parallel work (``Parallel/isNested``) it only runs `body`: the
+    /// outer level holds OpenBLAS already.
+    public static func withOneThread<R>(_ body: () throws -> R) rethrows -> R {
+        guard !Parallel.isNested, Parallel.threadCount > 1 else { return try body() }
+        let before = threads
+        guard before > 1 else { return try body() }
+        threads = 1
+        defer { threads = before }
+        return try body()
+    }
+
     /// Row-major `C = alpha * op(A) * op(B) + beta * C` where op(A) is `[m, k]`, op(B) `[k, n]`.
     public static func sgemm(
         transposeA: Bool = false, transposeB: Bool = false,

@@ -1,3 +1,5 @@
+import CKernels
+
 extension Tensor {
     /// Bilinear resampling of feature maps `[batch, height, width, channels]` to
     /// `[batch, toHeight, toWidth, channels]` with PyTorch's `interpolate(mode="bilinear",
@@ -93,44 +95,149 @@ struct BilinearTaps: Sendable {
 }
 
 extension Tensor {
-    /// `self + Σ resize(map)` for feature maps `[batch, h_i, w_i, channels]` resized bilinearly to
-    /// this tensor's `[batch, height, width, channels]`: the decode-head sum of SegFormer-like
-    /// models in one pass per map, without a resized copy of each. With gradients recorded it is
-    /// the same sum of ``resizedBilinear(height:width:alignCorners:)`` terms.
-    public func addingResizedBilinear(_ maps: [Tensor], alignCorners: Bool) -> Tensor {
-        precondition(rank == 4 && maps.allSatisfy { $0.rank == 4 && $0.shape[0] == shape[0] && $0.shape[3] == shape[3] },
-                     "adding resized maps \(maps.map(\.shape)) to \(shape)")
+    /// `self + constant + Σ resize(map)` for feature maps `[batch, h_i, w_i, channels]` resized
+    /// bilinearly to this tensor's `[batch, height, width, channels]`, then `max(·, 0)` when
+    /// `relu` (NaN passes): the decode-head sum of SegFormer-like models. Without gradients it is
+    /// one pass per output row over all maps at once (``Kernels``), so the output is written once
+    /// and no resized copy of a map exists. With gradients recorded it is the same composition of
+    /// ``resizedBilinear(height:width:alignCorners:)``, `+` and ``relu()``.
+    ///
+    /// - Parameter constant: `[channels]`, added to every pixel; none when `nil`.
+    public func addingResizedBilinear(_ maps: [Tensor], alignCorners: Bool, constant: Tensor? = nil,
+                                      relu: Bool = false) -> Tensor {
+        precondition(rank == 4 && maps.allSatisfy { $0.rank == 4 && $0.shape[0] == shape[0] && $0.shape[3] == shape[3] }
+                     && (constant.map { $0.shape == [shape[3]] } ?? true),
+                     "adding resized maps \(maps.map(\.shape)) and constant \(constant?.shape.dims ?? []) to \(shape)")
         let (batch, height, width, channels) = (shape[0], shape[1], shape[2], shape[3])
-        if Autograd.isRecording && (requiresGradient || maps.contains(where: \.requiresGradient)) {
-            return maps.reduce(self) { $0 + $1.resizedBilinear(height: height, width: width, alignCorners: alignCorners) }
+        if Autograd.isRecording && (requiresGradient || maps.contains(where: \.requiresGradient)
+                                    || (constant?.requiresGradient ?? false)) {
+            let sum = maps.reduce(constant.map { self + $0 } ?? self) {
+                $0 + $1.resizedBilinear(height: height, width: width, alignCorners: alignCorners)
+            }
+            return relu ? sum.relu() : sum
         }
-        var out = detached
-        out.makeUnique()
-        let dst = UncheckedSendable(out.storage.base)
-        for map in maps {
-            let (mapHeight, mapWidth) = (map.shape[1], map.shape[2])
-            let rows = BilinearTaps(input: mapHeight, output: height, alignCorners: alignCorners)
-            let cols = BilinearTaps(input: mapWidth, output: width, alignCorners: alignCorners)
-            let src = UncheckedSendable(map.storage.base)
+        let out = Tensor.uninitialized(shape)
+        guard out.count > 0 else { return out }
+        let plan = ResizedSumPlan(maps: maps, height: height, width: width, channels: channels, alignCorners: alignCorners)
+        let shared = UncheckedSendable((base: storage.base, out: out.storage.base, constant: constant?.storage.base))
+        withExtendedLifetime(maps) {
             Parallel.forEachRange(batch * height, grain: Swift.max(1, 8192 / Swift.max(width * channels, 1))) { range in
-                for row in range {
-                    let item = row / height, y = row % height
-                    let top = src.value + (item * mapHeight + rows.low[y]) * mapWidth * channels
-                    let bottom = src.value + (item * mapHeight + rows.high[y]) * mapWidth * channels
-                    let wy1 = rows.highWeight[y], wy0 = 1 - wy1
-                    var target = dst.value + row * width * channels
-                    for x in 0..<width {
-                        let left = cols.low[x] * channels, right = cols.high[x] * channels
-                        let wx1 = cols.highWeight[x], wx0 = 1 - wx1
-                        let a = wy0 * wx0, b = wy0 * wx1, c = wy1 * wx0, d = wy1 * wx1
-                        for k in 0..<channels {
-                            target[k] += a * top[left + k] + b * top[right + k] + c * bottom[left + k] + d * bottom[right + k]
-                        }
-                        target += channels
+                let s = shared.value
+                plan.withSources { sources in
+                    for row in range {
+                        let offset = row * width * channels
+                        plan.sumRow(row, sources: sources, base: s.base + offset, constant: s.constant, relu: relu,
+                                    into: s.out + offset)
                     }
                 }
             }
         }
+        return out
+    }
+}
+
+/// The resizing geometry of ``Tensor/addingResizedBilinear(_:alignCorners:constant:relu:)`` for
+/// one set of maps: per map the row taps, and per map and output column the left and right
+/// source offsets (column · channels) and the right weight, in buffers the C kernel reads.
+final class ResizedSumPlan: @unchecked Sendable {
+    let maps: [(base: UnsafeMutablePointer<Float>, height: Int, width: Int)]
+    let rowTaps: [BilinearTaps]
+    let height, width, channels: Int
+    private let offsets: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>
+
+    /// `maps` must outlive the plan (their storage is read through pointers).
+    init(maps: [Tensor], height: Int, width: Int, channels: Int, alignCorners: Bool) {
+        precondition(maps.allSatisfy { $0.shape[2] * channels <= Int(Int32.max) }, "resized maps \(maps.map(\.shape)) too wide")
+        self.maps = maps.map { ($0.storage.base, $0.shape[1], $0.shape[2]) }
+        self.height = height
+        self.width = width
+        self.channels = channels
+        rowTaps = maps.map { BilinearTaps(input: $0.shape[1], output: height, alignCorners: alignCorners) }
+        offsets = .allocate(capacity: Swift.max(1, 2 * maps.count * width))
+        weights = .allocate(capacity: Swift.max(1, maps.count * width))
+        for (m, map) in maps.enumerated() {
+            let cols = BilinearTaps(input: map.shape[2], output: width, alignCorners: alignCorners)
+            for x in 0..<width {
+                offsets[(2 * m) * width + x] = Int32(cols.low[x] * channels)
+                offsets[(2 * m + 1) * width + x] = Int32(cols.high[x] * channels)
+                weights[m * width + x] = cols.highWeight[x]
+            }
+        }
+    }
+
+    deinit {
+        offsets.deallocate()
+        weights.deallocate()
+    }
+
+    /// `body` with room for one row's sources (on the stack).
+    func withSources<R>(_ body: (UnsafeMutablePointer<rubble_resize_source>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: rubble_resize_source.self, capacity: Swift.max(1, maps.count)) { body($0.baseAddress!) }
+    }
+
+    /// Output row `row` (of `batch · height`): `base + constant + Σ resize(map)`, ReLU'd when
+    /// `relu`, into `out` (which may be `base`).
+    func sumRow(_ row: Int, sources: UnsafeMutablePointer<rubble_resize_source>, base: UnsafePointer<Float>?,
+                constant: UnsafePointer<Float>?, relu: Bool, into out: UnsafeMutablePointer<Float>) {
+        let item = row / height, y = row % height
+        for (m, map) in maps.enumerated() {
+            let image = map.base + item * map.height * map.width * channels
+            let taps = rowTaps[m]
+            sources[m] = rubble_resize_source(
+                top: image + taps.low[y] * map.width * channels, bottom: image + taps.high[y] * map.width * channels,
+                bottom_weight: taps.highWeight[y], left: offsets + (2 * m) * width,
+                right: offsets + (2 * m + 1) * width, right_weight: weights + m * width)
+        }
+        rubble_resized_sum_row(out, base, constant, width, channels, sources, maps.count, relu ? 1 : 0)
+    }
+}
+
+extension Tensor {
+    /// The all-MLP decode head's inference in one pass per output row, with nothing of the
+    /// full-resolution `[batch, height, width, channels]` sum ever leaving cache:
+    /// `linear(relu(x · baseWeight + constant + Σ resize(map)), outputWeight, outputBias)` where
+    /// `x` is `[batch, height, width, inputs]`, `baseWeight [inputs, channels]`, the maps
+    /// `[batch, h_i, w_i, channels]`, `constant [channels]`, `outputWeight [channels, outputs]`
+    /// and `outputBias [outputs]`; the result is `[batch, height, width, outputs]`. Each row of
+    /// the sum is one sgemm into a scratch row of its thread, the resized maps, constant and ReLU
+    /// added in place (``addingResizedBilinear(_:alignCorners:constant:relu:)``), then the
+    /// output sgemm. No gradients: for recorded graphs compose those ops.
+    public static func projectedResizedSum(_ x: Tensor, baseWeight: Tensor, maps: [Tensor], alignCorners: Bool,
+                                           constant: Tensor, outputWeight: Tensor, outputBias: Tensor) -> Tensor {
+        precondition(x.rank == 4 && baseWeight.rank == 2 && baseWeight.shape[0] == x.shape[3], "projected sum of \(x.shape) by \(baseWeight.shape)")
+        let (batch, height, width, inputs) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let channels = baseWeight.shape[1]
+        precondition(maps.allSatisfy { $0.rank == 4 && $0.shape[0] == batch && $0.shape[3] == channels }
+                     && constant.shape == [channels] && outputWeight.rank == 2 && outputWeight.shape[0] == channels
+                     && outputBias.shape == [outputWeight.shape[1]],
+                     "projected sum: maps \(maps.map(\.shape)), constant \(constant.shape), output \(outputWeight.shape) + \(outputBias.shape)")
+        let outputs = outputWeight.shape[1]
+        let out = Tensor.uninitialized([batch, height, width, outputs])
+        guard out.count > 0 else { return out }
+        let plan = ResizedSumPlan(maps: maps, height: height, width: width, channels: channels, alignCorners: alignCorners)
+        let shared = UncheckedSendable((x: x.storage.base, baseWeight: baseWeight.storage.base, constant: constant.storage.base,
+                                        outputWeight: outputWeight.storage.base, outputBias: outputBias.storage.base,
+                                        out: out.storage.base))
+        withExtendedLifetime(maps) { BLAS.withOneThread { Parallel.forEachRange(batch * height) { range in
+            let s = shared.value
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: width * channels)
+            defer { scratch.deallocate() }
+            plan.withSources { sources in
+                for row in range {
+                    if inputs > 0 {
+                        BLAS.sgemm(m: width, n: channels, k: inputs, a: s.x + row * width * inputs, lda: inputs,
+                                   b: s.baseWeight, ldb: channels, c: scratch, ldc: channels)
+                    } else {
+                        scratch.initialize(repeating: 0, count: width * channels)
+                    }
+                    plan.sumRow(row, sources: sources, base: scratch, constant: s.constant, relu: true, into: scratch)
+                    let target = s.out + row * width * outputs
+                    rubble_fill_rows(target, s.outputBias, width, outputs)
+                    BLAS.sgemm(m: width, n: outputs, k: channels, a: scratch, lda: channels, b: s.outputWeight,
+                               ldb: outputs, beta: 1, c: target, ldc: outputs)
+                }
+            }
+        } } }
         return out
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension Tensor {
@@ -7,39 +8,27 @@ extension Tensor {
     /// - Parameters:
     ///   - gamma: `[d]` scale, `d` the size of the last axis.
     ///   - beta: `[d]` offset.
-    /// Statistics are accumulated in double precision; gradients flow to `self`, `gamma` and `beta`.
+    /// Statistics by the corrected two-pass algorithm (``Kernels``); gradients flow to `self`, `gamma`
+    /// and `beta`. Without gradients recorded only the output is written.
     public func layerNormalized(gamma: Tensor, beta: Tensor, epsilon: Float) -> Tensor {
         let width = shape.dims.last ?? 1
         precondition(gamma.shape == [width] && beta.shape == [width],
                      "layer norm of \(shape) with gamma \(gamma.shape) and beta \(beta.shape)")
         let rows = width == 0 ? 0 : count / width
         let out = Tensor.uninitialized(shape)
-        // Per row: the normalised values x̂ (kept for the gradient) and 1/σ.
-        let normalised = Tensor.uninitialized(shape)
-        let inverseDeviation = Tensor.uninitialized([rows])
-        let x = storage.base, xhat = normalised.storage.base, rstd = inverseDeviation.storage.base
-        let g = gamma.storage.base, b = beta.storage.base, y = out.storage.base
+        let recording = Autograd.isRecording && (requiresGradient || gamma.requiresGradient || beta.requiresGradient)
+        // Per row, for the gradient: the normalised values x̂ and 1/σ.
+        let normalised = recording ? Tensor.uninitialized(shape) : nil
+        let inverseDeviation = recording ? Tensor.uninitialized([rows]) : nil
+        let pointers = UncheckedSendable((x: storage.base, y: out.storage.base, xhat: normalised?.storage.base,
+                                          rstd: inverseDeviation?.storage.base, gamma: gamma.storage.base,
+                                          beta: beta.storage.base))
         Parallel.forEachRange(rows, grain: max(1, 4096 / max(width, 1))) { range in
-            for r in range {
-                let row = x + r * width, hatRow = xhat + r * width, outRow = y + r * width
-                var sum = 0.0
-                for j in 0..<width { sum += Double(row[j]) }
-                let mean = sum / Double(width)
-                var squares = 0.0
-                for j in 0..<width { let d = Double(row[j]) - mean; squares += d * d }
-                let inverse = 1 / (squares / Double(width) + Double(epsilon)).squareRoot()
-                rstd[r] = Float(inverse)
-                let meanF = Float(mean), inverseF = Float(inverse)
-                for j in 0..<width {
-                    let h = (row[j] - meanF) * inverseF
-                    hatRow[j] = h
-                    outRow[j] = h * g[j] + b[j]
-                }
-            }
+            let p = pointers.value, offset = range.lowerBound * width
+            rubble_layer_norm_rows(p.x + offset, p.y + offset, p.xhat.map { $0 + offset }, p.rstd.map { $0 + range.lowerBound },
+                                   p.gamma, p.beta, range.count, width, epsilon)
         }
-        guard Autograd.isRecording, requiresGradient || gamma.requiresGradient || beta.requiresGradient else {
-            return out
-        }
+        guard let normalised, let inverseDeviation else { return out }
         let gammaValues = gamma.detached
         return out.recordingGradient(from: [
             (self, { grad in
@@ -49,6 +38,32 @@ extension Tensor {
             (gamma, { grad in (grad * normalised).sum(alongAxes: Array(0..<(grad.rank - 1))) }),
             (beta, { grad in grad.sum(alongAxes: Array(0..<(grad.rank - 1))) }),
         ])
+    }
+
+    /// `self + other` and its layer normalisation, the residual add of a transformer block and the
+    /// norm that follows it: one pass over the rows without gradients, else `+` then
+    /// ``layerNormalized(gamma:beta:epsilon:)``.
+    public func addingLayerNormalized(_ other: Tensor, gamma: Tensor, beta: Tensor,
+                                      epsilon: Float) -> (sum: Tensor, normalized: Tensor) {
+        precondition(other.shape == shape, "adding \(other.shape) to \(shape) before a layer norm")
+        if Autograd.isRecording
+            && (requiresGradient || other.requiresGradient || gamma.requiresGradient || beta.requiresGradient) {
+            let sum = self + other
+            return (sum, sum.layerNormalized(gamma: gamma, beta: beta, epsilon: epsilon))
+        }
+        let width = shape.dims.last ?? 1
+        precondition(gamma.shape == [width] && beta.shape == [width],
+                     "layer norm of \(shape) with gamma \(gamma.shape) and beta \(beta.shape)")
+        let rows = width == 0 ? 0 : count / width
+        let sum = Tensor.uninitialized(shape), out = Tensor.uninitialized(shape)
+        let pointers = UncheckedSendable((a: storage.base, b: other.storage.base, sum: sum.storage.base,
+                                          y: out.storage.base, gamma: gamma.storage.base, beta: beta.storage.base))
+        Parallel.forEachRange(rows, grain: max(1, 4096 / max(width, 1))) { range in
+            let p = pointers.value, offset = range.lowerBound * width
+            rubble_add_layer_norm_rows(p.a + offset, p.b + offset, p.sum + offset, p.y + offset, p.gamma, p.beta,
+                                       range.count, width, epsilon)
+        }
+        return (sum, out)
     }
 
     /// `dx = (dx̂ - mean(dx̂) - x̂ mean(dx̂ x̂)) / σ` with `dx̂ = g * gamma`, row by row.

@@ -1,3 +1,5 @@
+import CKernels
+
 extension Tensor {
     /// Matrix product of 2-D tensors, `op(a) [m, k] x op(b) [k, n] -> [m, n]`, on OpenBLAS.
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false,
@@ -35,20 +37,40 @@ extension Tensor {
 }
 
 extension Tensor {
+    /// Rows per block of ``linear(_:weight:bias:)``: about 128 KB of output, and at least 256 rows
+    /// so that the weights OpenBLAS packs for each block serve enough rows.
+    static func linearBlockRows(outputs: Int) -> Int { Swift.max(256, 32768 / Swift.max(outputs, 1)) }
+
     /// `x · weight + bias` for `x [rows, in]`, `weight [in, out]`, `bias [out]`: the bias is
     /// written into the output first and the product accumulated onto it by OpenBLAS (one pass
-    /// over the output, not a matmul then a broadcast add). Gradients: `g · weightᵀ`, `xᵀ · g`
-    /// and the column sums of `g`.
+    /// over the output, not a matmul then a broadcast add), block of rows by block of rows so
+    /// that each block is still in cache when the product lands on it; the blocks are split over
+    /// the cores, OpenBLAS held to one thread. Gradients: `g · weightᵀ`, `xᵀ · g` and the column
+    /// sums of `g`.
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
         precondition(x.rank == 2 && weight.rank == 2 && x.shape[1] == weight.shape[0] && bias.shape == [weight.shape[1]],
                      "linear of \(x.shape) with weight \(weight.shape) and bias \(bias.shape)")
         let (rows, inputs, outputs) = (x.shape[0], x.shape[1], weight.shape[1])
         let out = Tensor.uninitialized([rows, outputs])
-        let b = bias.storage.base, c = out.storage.base
-        for r in 0..<rows { (c + r * outputs).update(from: b, count: outputs) }
-        if inputs > 0 {
-            BLAS.sgemm(m: rows, n: outputs, k: inputs, a: x.storage.base, lda: inputs, b: weight.storage.base,
-                       ldb: outputs, beta: 1, c: c, ldc: outputs)
+        let pointers = UncheckedSendable((x: x.storage.base, w: weight.storage.base, b: bias.storage.base,
+                                          c: out.storage.base))
+        let block = linearBlockRows(outputs: outputs)
+        let body = { (first: Int, count: Int) in
+            let p = pointers.value
+            rubble_fill_rows(p.c + first * outputs, p.b, count, outputs)
+            if inputs > 0 {
+                BLAS.sgemm(m: count, n: outputs, k: inputs, a: p.x + first * inputs, lda: inputs, b: p.w, ldb: outputs,
+                           beta: 1, c: p.c + first * outputs, ldc: outputs)
+            }
+        }
+        if rows < 2 * block {
+            body(0, rows)
+        } else {
+            BLAS.withOneThread {
+                Parallel.forEachRange((rows + block - 1) / block) { range in
+                    for index in range { body(index * block, Swift.min(block, rows - index * block)) }
+                }
+            }
         }
         let xd = x.detached, wd = weight.detached
         return out.recordingGradient(from: [

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Elementwise functions of one tensor (any shape, result of the same shape) with gradients
@@ -23,9 +24,9 @@ extension Tensor {
     }
 
     /// The logistic function `1 / (1 + e⁻ˣ)`, evaluated without overflow: exactly 0 below about
-    /// -104 and exactly 1 above about 17 in float32. Gradient `g y (1 - y)`.
+    /// -104 and exactly 1 above about 17 in float32 (``Kernels``). Gradient `g y (1 - y)`.
     public func sigmoid() -> Tensor {
-        let out = Tensor.map(self) { Tensor.logistic($0) }
+        let out = Tensor.kernelMap(self, rubble_sigmoid)
         let y = out.detached
         return out.recordingGradient(from: self) { grad in
             Tensor.zip(grad, y, "sigmoid'") { g, y in g * (y * (1 - y)) }
@@ -36,7 +37,7 @@ extension Tensor {
     /// from `x`: `g s (1 + x (1 - s))` with `s = sigmoid(x)`, finite for any finite `x`.
     public func swish() -> Tensor {
         let x = detached
-        return Tensor.map(self) { $0 * Tensor.logistic($0) }.recordingGradient(from: self) { grad in
+        return Tensor.kernelMap(self, rubble_swish).recordingGradient(from: self) { grad in
             Tensor.zip(grad, x, "swish'") { g, x in
                 let s = Tensor.logistic(x)
                 return g * (s * (1 + x * (1 - s)))
@@ -69,31 +70,21 @@ extension Tensor {
     }
 
     /// GELU in its exact form, `x Φ(x) = x (1 + erf(x / √2)) / 2` (PyTorch's `gelu`, Hugging Face's
-    /// `hidden_act: gelu`; not the tanh approximation), with `erf` from ``VectorMath`` (within
-    /// 1.5e-7). Gradient `g (Φ(x) + x φ(x))`.
+    /// `hidden_act: gelu`; not the tanh approximation), with `erf` from ``Kernels`` (within
+    /// 5e-7). Gradient `g (Φ(x) + x φ(x))`.
     public func gelu() -> Tensor {
         let x = detached
-        let out = Tensor.vectorMap(self) { v in 0.5 * v * (1 + VectorMath.erf(v * Float(0.5.squareRoot()))) }
-        return out.recordingGradient(from: self) { grad in
-            let derivative = Tensor.vectorMap(x) { v in
-                let cdf = 0.5 * (1 + VectorMath.erf(v * Float(0.5.squareRoot())))
-                let pdf = VectorMath.exp(-0.5 * v * v) * Float(1 / (2 * Double.pi).squareRoot())
-                return cdf + v * pdf
+        return Tensor.kernelMap(self, rubble_gelu).recordingGradient(from: self) { grad in
+            precondition(grad.shape == x.shape, "gelu': gradient \(grad.shape) for \(x.shape)")
+            let dx = Tensor.uninitialized(x.shape)
+            let xs = UncheckedSendable(x.storage.base), gs = UncheckedSendable(grad.storage.base)
+            let ds = UncheckedSendable(dx.storage.base)
+            Parallel.forEachRange(x.count, grain: Tensor.elementwiseGrain) { range in
+                let start = range.lowerBound
+                rubble_gelu_backward(xs.value + start, gs.value + start, ds.value + start, range.count)
             }
-            return Tensor.zip(grad, derivative, "gelu'") { $0 * $1 }
+            return dx
         }
-    }
-
-    /// `body` on every element, eight at a time, split over the cores.
-    static func vectorMap(_ x: Tensor, _ body: (VectorMath.Vector) -> VectorMath.Vector) -> Tensor {
-        let out = Tensor.uninitialized(x.shape)
-        let src = UncheckedSendable(x.storage.base), dst = UncheckedSendable(out.storage.base)
-        let blocks = (x.count + 7) / 8
-        Parallel.forEachRange(blocks, grain: elementwiseGrain / 8) { range in
-            let start = range.lowerBound * 8, end = Swift.min(range.upperBound * 8, x.count)
-            VectorMath.apply(src.value + start, dst.value + start, count: end - start, body)
-        }
-        return out
     }
 
     /// `1 / (1 + e⁻ˣ)` through `eˣ / (1 + eˣ)` for negative `x`, so `exp` never overflows.

@@ -170,6 +170,35 @@ final class DepthwiseConv2DTests: XCTestCase {
         for (k, c) in cases.enumerated() { try check(c, seed: 1000 + UInt64(k) * 10) }
     }
 
+    /// The C forward kernel on every variant this CPU runs (70 channels: four vectors of 16, a
+    /// single one and a partial one), alone and with ReLU or GELU fused into its output pass.
+    func testEveryKernelVariantAndTheFusedActivations() throws {
+        for (k, stride) in [1, 2].enumerated() {
+            let c = Case(batch: 2, height: 7, width: 9, channels: 70, stride: stride, padding: .same)
+            let layer = try makeLayer(c, seed: 3000 + UInt64(k) * 10)
+            let x = randomTensor([c.batch, c.height, c.width, c.channels], seed: 3005 + UInt64(k) * 10)
+            let expected = Self.reference(x, layer.depthwiseKernel.value, layer.bias?.value, stride: c.stride,
+                                          padding: c.padding)
+            for variant in Kernels.supported {
+                try Kernels.with(variant) {
+                    assertClose(try withoutGradients { try layer(x, training: false) }, expected, tolerance: 1e-5,
+                                "\(c) \(variant)")
+                    for activation in [Activation.relu, .gelu, .swish] {
+                        let fused = try withoutGradients { try layer(x, training: false, then: activation) }
+                        assertClose(fused, activation.apply(expected), tolerance: 1e-5, "\(c) \(variant) then \(activation)")
+                    }
+                }
+            }
+            // With gradients recorded the activation follows as its own op, and gradients flow through it.
+            let input = x.requiringGradient()
+            let y = try layer(input, training: true, then: .gelu)
+            assertClose(y.detached, Activation.gelu.apply(expected), tolerance: 1e-5, "\(c) recorded then gelu")
+            y.sum().backward()
+            XCTAssertEqual(input.gradient?.shape, x.shape)
+            XCTAssertTrue(input.gradient?.isFinite ?? false)
+        }
+    }
+
     func testLargeShapesThatRunInParallel() throws {
         // Enough work per pass that forward, dX and dKernel (several chunks) split over the cores.
         try check(Case(batch: 2, height: 20, width: 20, channels: 35, stride: 1, padding: .same), seed: 2000)

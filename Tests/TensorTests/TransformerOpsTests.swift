@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import TestSupport
 import XCTest
@@ -83,6 +84,10 @@ final class TransformerOpsTests: XCTestCase {
         XCTAssertLessThan(Tensor.linear(x, weight: w, bias: b).maxAbsDifference(Tensor.matmul(x, w) + b), 1e-6)
         let errors = GradientCheck.errors(at: [x, w, b]) { v in GradientCheck.projected(Tensor.linear(v[0], weight: v[1], bias: v[2])) }
         for (error, what) in zip(errors, ["x", "weight", "bias"]) { assertGradientError(error, "linear d\(what)") }
+        // 1100 rows of 40 outputs: blocks of 819 rows, the second one partial, split over the cores.
+        XCTAssertEqual(Tensor.linearBlockRows(outputs: 40), 819)
+        let tall = random([1100, 24], seed: 33), wide = random([24, 40], seed: 34), offsets = random([40], seed: 35)
+        XCTAssertLessThan(Tensor.linear(tall, weight: wide, bias: offsets).maxAbsDifference(Tensor.matmul(tall, wide) + offsets), 1e-5)
     }
 
     /// Attention through reshapes, permutes, batched matmuls and softmax, the way PyTorch writes it.
@@ -104,17 +109,76 @@ final class TransformerOpsTests: XCTestCase {
         for (error, what) in zip(errors, ["query", "key", "value"]) { assertGradientError(error, "attention d\(what)") }
     }
 
-    func testAddingResizedMapsEqualsTheSumOfResizedMaps() {
-        let base = random([2, 6, 5, 3], seed: 20), a = random([2, 3, 2, 3], seed: 21), b = random([2, 6, 5, 3], seed: 22)
-        for alignCorners in [false, true] {
-            let fused = withoutGradients { base.addingResizedBilinear([a, b], alignCorners: alignCorners) }
-            let reference = base + a.resizedBilinear(height: 6, width: 5, alignCorners: alignCorners)
-                + b.resizedBilinear(height: 6, width: 5, alignCorners: alignCorners)
-            XCTAssertLessThan(fused.maxAbsDifference(reference), 1e-6)
+    func testBlockedInferenceAttentionEqualsTheRecordedPath() {
+        // 600 keys: blocks of 54 query rows, so 130 queries make two full blocks and a partial one.
+        let q = random([2, 130, 8], seed: 14, scale: 2), k = random([2, 600, 8], seed: 15, scale: 2), v = random([2, 600, 8], seed: 16)
+        let geometry = AttentionGeometry(batch: 2, queries: 130, keys: 600, channels: 8, heads: 2)
+        XCTAssertEqual(geometry.blockRows, 54)
+        let blocked = withoutGradients { Tensor.multiHeadAttention(query: q, key: k, value: v, heads: 2) }
+        let recorded = Tensor.multiHeadAttention(query: q.requiringGradient(), key: k, value: v, heads: 2)
+        XCTAssertLessThan(blocked.maxAbsDifference(recorded.detached), 1e-6)
+        XCTAssertLessThan(blocked.maxAbsDifference(referenceAttention(q, k, v, heads: 2)), 1e-6)
+    }
+
+    func testItemByItemStacksTheItemsResults() throws {
+        let x = random([5, 3, 4], seed: 17)
+        let y = try withoutGradients {
+            try Tensor.itemByItem(x) { item in
+                XCTAssertEqual(item.shape, [1, 3, 4])
+                XCTAssertFalse(Autograd.isRecording, "the workers see the caller's recording state")
+                return item.sum(alongAxes: [2]) * 2
+            }
         }
-        assertGradientError(GradientCheck.maxRelativeError(at: [base, a]) {
-            GradientCheck.projected($0[0].addingResizedBilinear([$0[1]], alignCorners: false))
-        }, "adding resized maps")
+        XCTAssertEqual(y.shape, [5, 3])
+        XCTAssertLessThan(y.maxAbsDifference(x.sum(alongAxes: [2]) * 2), 1e-6)
+        struct Refused: Error {}
+        XCTAssertThrowsError(try Tensor.itemByItem(x) { item -> Tensor in
+            if item.scalars[0] == x.scalars[12] { throw Refused() }
+            return item
+        }) { XCTAssertTrue($0 is Refused) }
+    }
+
+    func testAddingResizedMapsEqualsTheSumOfResizedMaps() {
+        // 19 channels: partial vectors on every kernel variant.
+        let base = random([2, 6, 5, 19], seed: 20), a = random([2, 3, 2, 19], seed: 21), b = random([2, 6, 5, 19], seed: 22)
+        let c = random([2, 1, 4, 19], seed: 23), constant = random([19], seed: 24)
+        for variant in Kernels.supported {
+            Kernels.with(variant) {
+                for alignCorners in [false, true] {
+                    let resized = { (map: Tensor) in map.resizedBilinear(height: 6, width: 5, alignCorners: alignCorners) }
+                    let fused = withoutGradients { base.addingResizedBilinear([a, b], alignCorners: alignCorners) }
+                    XCTAssertLessThan(fused.maxAbsDifference(base + resized(a) + resized(b)), 1e-6, "\(variant)")
+                    let activated = withoutGradients {
+                        base.addingResizedBilinear([a, b, c], alignCorners: alignCorners, constant: constant, relu: true)
+                    }
+                    let reference = (base + constant + resized(a) + resized(b) + resized(c)).relu()
+                    XCTAssertLessThan(activated.maxAbsDifference(reference), 1e-6, "\(variant)")
+                    XCTAssertEqual(withoutGradients { base.addingResizedBilinear([], alignCorners: alignCorners) }.scalars,
+                                   base.scalars)
+                }
+            }
+        }
+        let errors = GradientCheck.errors(at: [base, a, constant]) {
+            GradientCheck.projected($0[0].addingResizedBilinear([$0[1]], alignCorners: false, constant: $0[2]))
+        }
+        for (error, what) in zip(errors, ["base", "map", "constant"]) { assertGradientError(error, "adding resized maps d\(what)") }
+    }
+
+    func testProjectedResizedSumEqualsItsComposition() {
+        let x = random([2, 6, 5, 7], seed: 25), baseWeight = random([7, 19], seed: 26)
+        let a = random([2, 3, 2, 19], seed: 27), b = random([2, 1, 4, 19], seed: 28), constant = random([19], seed: 29)
+        let outputWeight = random([19, 3], seed: 30), outputBias = random([3], seed: 31)
+        let base = Tensor.matmul(x.reshaped([60, 7]), baseWeight).reshaped([2, 6, 5, 19])
+        let summed = base.addingResizedBilinear([a, b], alignCorners: false, constant: constant, relu: true)
+        let reference = Tensor.linear(summed.reshaped([60, 19]), weight: outputWeight, bias: outputBias).reshaped([2, 6, 5, 3])
+        for variant in Kernels.supported {
+            let fused = Kernels.with(variant) {
+                Tensor.projectedResizedSum(x, baseWeight: baseWeight, maps: [a, b], alignCorners: false, constant: constant,
+                                           outputWeight: outputWeight, outputBias: outputBias)
+            }
+            XCTAssertEqual(fused.shape, [2, 6, 5, 3])
+            XCTAssertLessThan(fused.maxAbsDifference(reference), 1e-5, "\(variant)")
+        }
     }
 
     func testBilinearResizeFollowsPyTorch() {
@@ -140,31 +204,121 @@ final class TransformerOpsTests: XCTestCase {
     }
 }
 
-/// The vector `exp` and `erf` against the C library's, across their range.
-final class VectorMathTests: XCTestCase {
-    func testExpAndErfAgreeWithTheCLibrary() {
-        var worstExp: Float = 0, worstErf: Float = 0
-        var x: Float = -90
-        while x < 89 {
-            let v = VectorMath.Vector((0..<8).map { x + Float($0) * 0.0137 })
-            let e = VectorMath.exp(v), r = VectorMath.erf(v * 0.05)
-            for j in 0..<8 {
-                let reference = Foundation.exp(v[j])
-                if reference > 1e-37, reference.isFinite {
-                    worstExp = max(worstExp, abs(e[j] - reference) / reference)
-                }
-                worstErf = max(worstErf, abs(r[j] - Foundation.erf(v[j] * 0.05)))
+/// The C kernels (`Sources/CKernels`) on every variant this CPU runs, the portable one included:
+/// `exp` and `erf` against the C library across their range, the others against closed forms in
+/// double precision, with lengths that leave partial vectors.
+final class KernelTests: XCTestCase {
+    private func onEveryVariant(_ body: (KernelVariant) throws -> Void) rethrows {
+        XCTAssertEqual(Kernels.supported.first, .portable)
+        for variant in Kernels.supported {
+            try Kernels.with(variant) {
+                XCTAssertEqual(Kernels.variant, variant)
+                try body(variant)
             }
-            x += 0.11
         }
-        XCTAssertLessThan(worstExp, 3e-7, "relative error of exp")
-        XCTAssertLessThan(worstErf, 5e-7, "absolute error of erf")
-        let edges = VectorMath.exp(VectorMath.Vector([-200, -88, 89, 1000, .nan, 0, -.infinity, .infinity]))
-        XCTAssertEqual(edges[0], 0); XCTAssertEqual(edges[1], 0); XCTAssertEqual(edges[2], .infinity)
-        XCTAssertEqual(edges[3], .infinity); XCTAssertTrue(edges[4].isNaN); XCTAssertEqual(edges[5], 1)
-        XCTAssertEqual(edges[6], 0); XCTAssertEqual(edges[7], .infinity)
-        let erfEdges = VectorMath.erf(VectorMath.Vector([-10, 10, 0, .nan, -0.5, 0.5, 3, -3]))
-        XCTAssertEqual(erfEdges[0], -1); XCTAssertEqual(erfEdges[1], 1); XCTAssertEqual(erfEdges[2], 0, accuracy: 1e-7)
-        XCTAssertTrue(erfEdges[3].isNaN); XCTAssertEqual(erfEdges[4], -erfEdges[5])
+        XCTAssertEqual(Kernels.variant, Kernels.best)
+    }
+
+    private func apply(_ kernel: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void, _ x: [Float]) -> [Float] {
+        var y = [Float](repeating: .nan, count: x.count)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { kernel(xp.baseAddress, $0.baseAddress, x.count) } }
+        return y
+    }
+
+    func testExpAndErfAgreeWithTheCLibrary() {
+        let x = stride(from: Float(-90), to: 89, by: 0.0137).map { $0 }
+        onEveryVariant { variant in
+            let e = apply(rubble_exp, x), r = apply(rubble_erf, x.map { $0 * 0.05 })
+            var worstExp: Float = 0, worstErf: Float = 0
+            for (j, v) in x.enumerated() {
+                let reference = Foundation.exp(v)
+                if reference > 1e-37, reference.isFinite { worstExp = max(worstExp, abs(e[j] - reference) / reference) }
+                worstErf = max(worstErf, abs(r[j] - Foundation.erf(v * 0.05)))
+            }
+            XCTAssertLessThan(worstExp, 3e-7, "relative error of exp, \(variant)")
+            XCTAssertLessThan(worstErf, 5e-7, "absolute error of erf, \(variant)")
+            let edges = apply(rubble_exp, [-200, -88, -87.4, 89, 1000, .nan, 0, -.infinity, .infinity])
+            XCTAssertEqual(Array(edges[0..<3]), [0, 0, 0], "\(variant)")
+            XCTAssertEqual(edges[3], .infinity); XCTAssertEqual(edges[4], .infinity); XCTAssertTrue(edges[5].isNaN)
+            XCTAssertEqual(edges[6], 1); XCTAssertEqual(edges[7], 0); XCTAssertEqual(edges[8], .infinity)
+            let erfEdges = apply(rubble_erf, [-10, 10, 0, .nan, -0.5, 0.5, 3, -3])
+            XCTAssertEqual(erfEdges[0], -1); XCTAssertEqual(erfEdges[1], 1); XCTAssertEqual(erfEdges[2], 0, accuracy: 1e-7)
+            XCTAssertTrue(erfEdges[3].isNaN); XCTAssertEqual(erfEdges[4], -erfEdges[5]); XCTAssertEqual(erfEdges[6], -erfEdges[7])
+        }
+    }
+
+    func testActivationsAgreeWithClosedForms() {
+        let x = stride(from: Float(-12), to: 12, by: 0.0173).map { $0 } + [-1000, -100, 100, 1000]
+        onEveryVariant { variant in
+            let gelu = Tensor(x, shape: [x.count]).gelu().scalars
+            let slope = apply({ rubble_gelu_backward($0, Array(repeating: 1, count: x.count), $1, $2) }, x)
+            let sigmoid = Tensor(x, shape: [x.count]).sigmoid().scalars, swish = Tensor(x, shape: [x.count]).swish().scalars
+            for (j, v) in x.enumerated() {
+                let t = Double(v), cdf = 0.5 * (1 + Foundation.erf(t / 2.0.squareRoot()))
+                let s = 1 / (1 + Foundation.exp(-t))
+                XCTAssertEqual(Double(gelu[j]), t * cdf, accuracy: 1e-6 + 1e-6 * abs(t), "gelu(\(v)), \(variant)")
+                XCTAssertEqual(Double(slope[j]), cdf + t * Foundation.exp(-t * t / 2) / (2 * Double.pi).squareRoot(),
+                               accuracy: 1e-6, "gelu'(\(v)), \(variant)")
+                XCTAssertEqual(Double(sigmoid[j]), s, accuracy: 1e-7 + 1e-6 * s, "sigmoid(\(v)), \(variant)")
+                XCTAssertEqual(Double(swish[j]), t * s, accuracy: 1e-7 + 1e-6 * abs(t * s), "swish(\(v)), \(variant)")
+            }
+            let ends = Tensor([-1000, -100, 0, 100, 1000, .nan], shape: [6]).sigmoid().scalars
+            XCTAssertEqual(ends[0], 0); XCTAssertGreaterThan(ends[1], 0); XCTAssertEqual(ends[2], 0.5)
+            XCTAssertEqual(ends[3], 1); XCTAssertEqual(ends[4], 1); XCTAssertTrue(ends[5].isNaN)
+            XCTAssertTrue(Tensor([.nan], shape: [1]).gelu().scalars[0].isNaN)
+        }
+    }
+
+    func testSoftmaxRowsAndPullback() {
+        let (rows, width) = (5, 37)
+        let x = (0..<(rows * width)).map { Float(sin(Double($0) * 1.3) * 6) }
+        let g = (0..<(rows * width)).map { Float(cos(Double($0) * 0.7)) }
+        onEveryVariant { variant in
+            var p = x, d = g
+            p.withUnsafeMutableBufferPointer { rubble_softmax_rows($0.baseAddress, rows, width) }
+            p.withUnsafeBufferPointer { pp in d.withUnsafeMutableBufferPointer { rubble_softmax_pullback_rows(pp.baseAddress, $0.baseAddress, rows, width) } }
+            for r in 0..<rows {
+                let row = x[(r * width)..<((r + 1) * width)].map(Double.init), top = row.max()!
+                let total = row.map { Foundation.exp($0 - top) }.reduce(0, +)
+                let reference = row.map { Foundation.exp($0 - top) / total }
+                let dot = zip(reference, g[(r * width)...]).map { $0 * Double($1) }.reduce(0, +)
+                for j in 0..<width {
+                    XCTAssertEqual(Double(p[r * width + j]), reference[j], accuracy: 1e-7, "softmax, \(variant)")
+                    XCTAssertEqual(Double(d[r * width + j]), reference[j] * (Double(g[r * width + j]) - dot), accuracy: 1e-7,
+                                   "softmax pullback, \(variant)")
+                }
+            }
+        }
+    }
+
+    func testLayerNormRows() {
+        let (rows, width) = (4, 45)
+        // Row 3 sits far from zero with a small spread: the statistics must not lose it.
+        let x: [Float] = (0..<(rows * width)).map { (i: Int) -> Float in
+            let t = Double(i)
+            return Float(i / width == 3 ? 100 + 0.01 * cos(t) : 3 * sin(t * 0.37))
+        }
+        let gamma: [Float] = (0..<width).map { 1 + 0.01 * Float($0) }
+        let beta: [Float] = (0..<width).map { 0.1 * Float($0) - 2 }
+        onEveryVariant { variant in
+            let y = Tensor(x, shape: [rows, width]).layerNormalized(gamma: Tensor(gamma, shape: [width]),
+                                                                   beta: Tensor(beta, shape: [width]), epsilon: 1e-5).scalars
+            for r in 0..<rows {
+                let row = x[(r * width)..<((r + 1) * width)].map(Double.init)
+                let mean = row.reduce(0, +) / Double(width)
+                let inverse = 1 / (row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(width) + 1e-5).squareRoot()
+                for j in 0..<width {
+                    XCTAssertEqual(Double(y[r * width + j]), (row[j] - mean) * inverse * Double(gamma[j]) + Double(beta[j]),
+                                   accuracy: 2e-6, "layer norm row \(r), \(variant)")
+                }
+            }
+            // The residual add fused in: the sum exactly, the normalisation as on its own.
+            let b = (0..<(rows * width)).map { Float($0 % 7) - 3 }
+            var sum = [Float](repeating: 0, count: x.count), fused = sum, alone = sum
+            rubble_add_layer_norm_rows(x, b, &sum, &fused, gamma, beta, rows, width, 1e-5)
+            rubble_layer_norm_rows(sum, &alone, nil, nil, gamma, beta, rows, width, 1e-5)
+            XCTAssertEqual(sum, zip(x, b).map { $0 + $1 }, "\(variant)")
+            XCTAssertEqual(fused, alone, "\(variant)")
+        }
     }
 }

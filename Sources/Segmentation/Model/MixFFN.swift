@@ -2,7 +2,7 @@ import Layers
 import Tensor
 
 /// SegFormer's Mix-FFN (`SegformerMixFFN`): dense -> 3x3 depthwise convolution (padding 1, with
-/// bias) -> GELU -> dense. The convolution gives the tokens their position, so SegFormer needs
+/// bias) -> GELU (fused into the convolution's output pass in inference) -> dense. The convolution gives the tokens their position, so SegFormer needs
 /// no position embeddings.
 public final class MixFFN: CompositeLayer {
     public let name: String
@@ -25,7 +25,7 @@ public final class MixFFN: CompositeLayer {
 
     /// `[batch, height, width, hidden]` -> the same shape.
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        let hidden = activation.apply(try depthwise(expand(input, training: training), training: training))
+        let hidden = try depthwise(expand(input, training: training), training: training, then: activation)
         return try project(hidden, training: training)
     }
 }

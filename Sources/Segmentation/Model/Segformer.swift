@@ -62,8 +62,17 @@ public final class Segformer: CompositeLayer {
     public var classCount: Int { configuration.numLabels }
 
     /// `[batch, height, width, channels]` -> logits `[batch, height / 4, width / 4, classes]`
-    /// (sizes rounded as the strided convolutions round them).
+    /// (sizes rounded as the strided convolutions round them). Inference of several images runs
+    /// them one at a time, side by side on the cores (``Tensor/itemByItem(_:_:)``): nothing in
+    /// the model mixes images without gradients, and one image's activations stay in cache.
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
+        if !training && !Autograd.isRecording && input.rank == 4 && input.shape[0] > 1 {
+            return try Tensor.itemByItem(input) { try self.logits(of: $0, training: false) }
+        }
+        return try logits(of: input, training: training)
+    }
+
+    private func logits(of input: Tensor, training: Bool) throws -> Tensor {
         try decodeHead.logits(hiddenStates: hiddenStates(input, training: training), training: training)
     }
 

@@ -60,7 +60,10 @@ public final class SegformerDecodeHead: CompositeLayer {
     /// The same logits with the linear algebra reordered for inference: projection, the fuse
     /// convolution's slice for that stage and the BatchNorm's scale are one matrix per stage,
     /// applied at the stage's own resolution before resizing (bilinear resizing commutes with
-    /// per-pixel affine maps, its weights summing to 1). No 4·D-channel concatenation is built.
+    /// per-pixel affine maps, its weights summing to 1). No 4·D-channel concatenation is built,
+    /// and the first stage's term, the resized sum, ReLU and classifier run row by row
+    /// (``Tensor/projectedResizedSum(_:baseWeight:maps:alignCorners:constant:outputWeight:outputBias:)``),
+    /// so nothing at the full decoder width leaves cache.
     func inferenceLogits(hiddenStates: [Tensor]) throws -> Tensor {
         let stages = projections.count, decoder = fuse.filters
         let (scale, shift) = norm.foldedScaleAndShift()
@@ -68,18 +71,22 @@ public final class SegformerDecodeHead: CompositeLayer {
         // The fuse kernel [1, 1, stages·D, D]; HF concatenates the stages last first.
         let fuseKernel = fuse.kernel.value.reshaped([stages * decoder, decoder])
         var constant = Tensor(shift, shape: [decoder])
-        var terms: [Tensor] = []
+        var combined: [Tensor] = [], terms: [Tensor] = []
         for (index, (state, projection)) in zip(hiddenStates, projections).enumerated() {
             let slot = stages - 1 - index
             let slice = Tensor(Array(fuseKernel.scalars[(slot * decoder * decoder)..<((slot + 1) * decoder * decoder)]),
                                shape: [decoder, decoder]) * scaleRow
-            let combined = Tensor.matmul(projection.kernel.value, slice)
+            combined.append(Tensor.matmul(projection.kernel.value, slice))
             constant = constant + Tensor.matmul(projection.bias.value.reshaped([1, decoder]), slice).reshaped([decoder])
+            guard index > 0 else { continue }
             let pixels = state.count / state.shape[3]
-            let term = Tensor.matmul(state.reshaped([pixels, state.shape[3]]), combined)
+            let term = Tensor.matmul(state.reshaped([pixels, state.shape[3]]), combined[index])
             terms.append(term.reshaped([state.shape[0], state.shape[1], state.shape[2], decoder]))
         }
-        let fused = (terms[0] + constant).addingResizedBilinear(Array(terms.dropFirst()), alignCorners: false)
-        return try classifier(fused.relu(), training: false)
+        let classes = classifier.filters
+        return Tensor.projectedResizedSum(hiddenStates[0], baseWeight: combined[0], maps: terms, alignCorners: false,
+                                          constant: constant,
+                                          outputWeight: classifier.kernel.value.reshaped([decoder, classes]),
+                                          outputBias: classifier.bias?.value ?? Tensor(zeros: [classes]))
     }
 }

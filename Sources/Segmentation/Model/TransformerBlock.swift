@@ -39,8 +39,8 @@ public final class TransformerBlock: CompositeLayer {
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         var branch = try attention(attentionNorm(input, training: training), training: training)
         if let dropPath { branch = try dropPath.attention(branch, training: training) }
-        let x = input + branch
-        var ffn = try feedForward(feedForwardNorm(x, training: training), training: training)
+        let (x, normalized) = try feedForwardNorm.normalizingSum(input, branch)
+        var ffn = try feedForward(normalized, training: training)
         if let dropPath { ffn = try dropPath.feedForward(ffn, training: training) }
         return x + ffn
     }

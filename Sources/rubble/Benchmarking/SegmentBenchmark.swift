@@ -28,7 +28,7 @@ struct BenchSegment: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Batch sizes.")
     var batches: [Int] = [1, 8]
 
-    @Flag(help: "Also print milliseconds per batch by part (patch embeddings, attention, Mix-FFN, norms, decode head).")
+    @Flag(help: "Also print milliseconds per batch by part (patch embeddings, attention, Mix-FFN, norms, decode head; the batch run as one tensor, block parts unfused).")
     var layers = false
 
     @OptionGroup var options: MeasureOptions
@@ -49,8 +49,8 @@ struct BenchSegment: ParsableCommand {
             label = "segformer-b0"
         }
         if !options.json {
-            print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) threads; \(options.statistic.rawValue) of "
-                  + "\(options.runs) runs (x5 at batch 1)")
+            print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) threads; \(Kernels.variant) kernels; "
+                  + "\(options.statistic.rawValue) of \(options.runs) runs (x5 at batch 1)")
             print("model           size  batch   images/s   ms/batch")
         }
         var rows: [ModelBenchmarkRow] = []
