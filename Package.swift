@@ -29,7 +29,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "Markup", "GradCAM",
-                                           "Screening", "Demo", "AtomicFiles"]),
+                                           "Screening", "Demo", "AtomicFiles", "HuggingFaceFiles", "Segmentation",
+                                           "SegmentationTraining"]),
         // OpenBLAS, loaded with dlopen after the core type is chosen (ARCHITECTURE.md §4).
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // Softmax rows, GELU, layer norm, resized sums: AVX-512 / AVX2 / portable, chosen at run time.

@@ -44,24 +44,8 @@ struct FacadeCanvas {
 
     /// Even-odd fill of a polygon (pixel centres), coloured by `color(x, y)`.
     mutating func polygon(_ points: [(Float, Float)], label: UInt8?, color: (Int, Int) -> FacadeColor) {
-        guard points.count >= 3, let top = points.map(\.1).min(), let bottom = points.map(\.1).max() else { return }
-        let minY = max(0, Int(top.rounded(.down))), maxY = min(height - 1, Int(bottom.rounded(.up)))
-        guard minY <= maxY else { return }
-        for y in minY...maxY {
-            let py = Float(y) + 0.5
-            var crossings: [Float] = []
-            for i in points.indices {
-                let (ax, ay) = points[i], (bx, by) = points[(i + 1) % points.count]
-                if (ay <= py && by > py) || (by <= py && ay > py) {
-                    crossings.append(ax + (py - ay) / (by - ay) * (bx - ax))
-                }
-            }
-            crossings.sort()
-            var k = 0
-            while k + 1 < crossings.count {
-                rectangle(crossings[k], Float(y), crossings[k + 1], Float(y) + 1, label: label, color: color)
-                k += 2
-            }
+        PolygonFill.forEachSpan(points, rows: height) { y, x0, x1 in
+            rectangle(x0, Float(y), x1, Float(y) + 1, label: label, color: color)
         }
     }
 

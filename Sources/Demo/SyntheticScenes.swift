@@ -217,25 +217,8 @@ private struct SceneCanvas {
 
     /// Even-odd fill of a polygon (pixel centres).
     mutating func polygon(_ points: [(Float, Float)], color: (Float, Float, Float)) {
-        guard points.count >= 3 else { return }
-        let minY = max(0, Int(points.map(\.1).min()!.rounded(.down)))
-        let maxY = min(size - 1, Int(points.map(\.1).max()!.rounded(.up)))
-        guard minY <= maxY else { return }
-        for y in minY...maxY {
-            let py = Float(y) + 0.5
-            var crossings: [Float] = []
-            for i in points.indices {
-                let (ax, ay) = points[i], (bx, by) = points[(i + 1) % points.count]
-                if (ay <= py && by > py) || (by <= py && ay > py) {
-                    crossings.append(ax + (py - ay) / (by - ay) * (bx - ax))
-                }
-            }
-            crossings.sort()
-            var k = 0
-            while k + 1 < crossings.count {
-                fill(x0: crossings[k], y0: Float(y), x1: crossings[k + 1], y1: Float(y) + 1, color: color)
-                k += 2
-            }
+        PolygonFill.forEachSpan(points, rows: size) { y, x0, x1 in
+            fill(x0: x0, y0: Float(y), x1: x1, y1: Float(y) + 1, color: color)
         }
     }
 
