@@ -6,45 +6,6 @@ import Tensor
 import Train
 import Vision
 
-/// The files of a segmentation run directory.
-public struct SegmentationRunFiles: Sendable {
-    public let directory: URL
-    public init(directory: URL) { self.directory = directory }
-    /// One line per epoch (``SegmentationHistory/csvHeader``).
-    public var history: URL { directory.appendingPathComponent("history.csv") }
-    /// The best epoch's and the last epoch's validation metrics.
-    public var metrics: URL { directory.appendingPathComponent("metrics.json") }
-    /// Hugging Face folders: the best epoch's model (highest validation mIoU) and the last one.
-    public var best: URL { directory.appendingPathComponent("best", isDirectory: true) }
-    public var last: URL { directory.appendingPathComponent("last", isDirectory: true) }
-    public var checkpoint: URL { directory.appendingPathComponent("checkpoint", isDirectory: true) }
-    public var checkpointFile: URL { SegmentationCheckpoint.url(in: checkpoint) }
-}
-
-/// What ``SegmentationTrainer/fit(_:)`` did.
-public struct SegmentationTrainingResult: Sendable {
-    public var history: SegmentationHistory
-    /// The epoch of the highest validation mIoU, and its metrics (`nil` before any epoch).
-    public var bestEpoch: Int?
-    public var bestMetrics: SegmentationMetrics?
-    /// The last completed epoch's validation metrics and loss.
-    public var finalMetrics: SegmentationMetrics?
-    public var trainingPairs: Int
-    public var validationPairs: Int
-    /// Labelled pixels of each class in the training masks (as stored, before augmentation).
-    public var trainingClassPixels: [Int]
-    /// Steps (batches) of the whole run, and how many are done.
-    public var totalSteps: Int
-    public var stepsTaken: Int
-    /// Epochs of the whole run; ``completed`` once all are done.
-    public var runEpochs: Int
-    public var completed: Bool { history.records.count >= runEpochs }
-    /// Epochs that came from the checkpoint (0 for a fresh run).
-    public var resumedEpochs: Int
-    /// Batches skipped in this call because every pixel of them was ignored after the crop.
-    public var skippedBatches: Int
-}
-
 /// Trains a ``Segformer`` on a ``SegmentationDataset`` as the Hugging Face / mmseg SegFormer
 /// recipe does, with checkpoints that resume exactly.
 ///
