@@ -123,7 +123,7 @@ public struct SyntheticFacades: Sendable {
                 throw DatasetError.unreadableFile(path: directory.path, reason: "cannot create the folder: \(error)")
             }
         }
-        let failure = FacadeFailure()
+        let failure = ParallelFirstError()
         Parallel.forEachRange(count) { range in
             for index in range {
                 let (image, mask) = scene(index: index)
@@ -271,13 +271,3 @@ struct Backdrop {
     }
 }
 
-/// The first error of a parallel loop.
-private final class FacadeFailure: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var error: (any Error)?
-    func record(_ error: any Error) {
-        lock.lock()
-        if self.error == nil { self.error = error }
-        lock.unlock()
-    }
-}

@@ -111,7 +111,7 @@ public enum SyntheticScenes {
             let folder = directory.appendingPathComponent(kind.rawValue)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let jobs = UncheckedSendable(folder)
-            let failure = FailureBox()
+            let failure = ParallelFirstError()
             Parallel.forEachRange(n) { range in
                 for i in range {
                     let image = render(kind, size: size, seed: seed &+ UInt64(i) &* 7919)
@@ -155,16 +155,6 @@ public enum SyntheticScenes {
     }
 }
 
-/// The first error of a parallel loop.
-private final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var error: (any Error)?
-    func record(_ error: any Error) {
-        lock.lock()
-        if self.error == nil { self.error = error }
-        lock.unlock()
-    }
-}
 
 fileprivate extension SeededGenerator {
     mutating func sceneUniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * nextUnit() }
