@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "AtomicFiles", targets: ["AtomicFiles"]),
         .library(name: "KernelBench", targets: ["KernelBench"]),
         .library(name: "Screening", targets: ["Screening"]),
+        .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
+        .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .library(name: "Demo", targets: ["Demo"]),
         .library(name: "HuggingFaceFiles", targets: ["HuggingFaceFiles"]),
         .library(name: "Segmentation", targets: ["Segmentation"]),
@@ -26,6 +28,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The screening store's drivers: only the SQLiteStore / PostgresStore targets (and the
+        // `rubble` tool) build them; Tensor, Layers, Train, Screening ... never do.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "Markup", "GradCAM",
@@ -58,6 +66,13 @@ let package = Package(
         // Screening a stream of photos: perceptual-hash de-duplication, filters, classification,
         // explanation and the human-verification report.
         .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "GradCAM", "AtomicFiles"]),
+        // The screening store on SQLite (GRDB, the system's libsqlite3): embedded, the default.
+        .target(name: "SQLiteStore", dependencies: ["Screening", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The screening store on PostgreSQL (postgres-nio): several machines on one stream.
+        .target(name: "PostgresStore", dependencies: [
+            "Screening", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // `rubble demo`: synthetic scenes, the baseline CNN trained, evaluated and saved as Keras files.
         .target(name: "Demo", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Train", "Zoo", "KerasFiles",
                                            "HuggingFaceFiles", "Segmentation", "SegmentationTraining"]),
@@ -75,6 +90,7 @@ let package = Package(
             dependencies: [
                 "Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "GradCAM", "KernelBench",
                 "AtomicFiles", "Screening", "Demo", "HuggingFaceFiles", "Segmentation", "SegmentationTraining",
+                "SQLiteStore", "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fixture loading (.npy) and finite-difference checking shared by the test targets.
@@ -90,7 +106,9 @@ let package = Package(
         .testTarget(name: "MarkupTests", dependencies: ["Markup"]),
         // Runs the built `rubble` tool as a user would.
         .testTarget(name: "CLITests", dependencies: ["rubble", "Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "TestSupport"]),
-        .testTarget(name: "ScreeningTests", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Zoo", "KerasFiles", "GradCAM", "Screening", "TestSupport"]),
+        // With the store on SQLite and (with RUBBLE_POSTGRES_URL, as .ci/run sets it) PostgreSQL: queue, leases, workers.
+        .testTarget(name: "ScreeningTests", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Zoo", "KerasFiles", "GradCAM", "Screening",
+                                                           "SQLiteStore", "PostgresStore", "TestSupport"]),
         // ResNet50, MobileNetV2 and EfficientNet against tf_keras: inference, Grad-CAM, training steps.
         .testTarget(name: "BackboneTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "GradCAM", "TestSupport"]),
         .testTarget(name: "HuggingFaceFilesTests", dependencies: ["Tensor", "HuggingFaceFiles", "TestSupport"]),

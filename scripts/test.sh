@@ -6,6 +6,9 @@
 #      (scripts/check-examples.sh; skip with RUBBLE_SKIP_EXAMPLES=1);
 #   3. libFuzzer + AddressSanitizer on the JPEG, PNG and HDF5 shims and the weights reader's
 #      walk, 60 s each (scripts/fuzz.sh, ~3 min; RUBBLE_FUZZ_SECONDS, skip with RUBBLE_SKIP_FUZZ=1);
+#   PostgreSQL: a throwaway cluster on loopback (scripts/postgres.sh; installs postgresql if
+#      missing) for the store's tests, stopped and deleted at exit; its URL goes to the tests in
+#      RUBBLE_POSTGRES_URL (skip with RUBBLE_SKIP_POSTGRES=1: the store is then tested on SQLite only);
 #   4. the unit tests in a debug build, with every assertion on (in parallel, about a minute;
 #      skip with RUBBLE_SKIP_DEBUG=1);
 #   5. the whole unit-test suite, optimised (-O: preconditions and bounds checks stay on), with
@@ -16,6 +19,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 start=$(date +%s)
+if [ -z "${RUBBLE_SKIP_POSTGRES:-}" ] && [ -z "${RUBBLE_POSTGRES_URL:-}" ]; then
+  pgdir=$(mktemp -d -t rubble-postgres.XXXXXX)
+  trap 'scripts/postgres.sh stop "$pgdir"' EXIT
+  export "$(scripts/postgres.sh start "$pgdir" | tail -1)"
+  echo "test: PostgreSQL for the store's tests at $RUBBLE_POSTGRES_URL"
+fi
 if [ -z "${RUBBLE_SKIP_BROWSER:-}" ]; then
   scripts/check-report.sh
 fi

@@ -43,6 +43,8 @@ public struct ReducedPhoto: Sendable {
     public let input: [Float]
     /// The photo at its Grad-CAM panel tile size (nil when no panels are drawn).
     public let thumbnail: RGBImage?
+    /// The inputs of ``PhotoPreparer/otherInputs``' pipelines (e.g. the relevancy model's), in order.
+    public var otherInputs: [[Float]] = []
 }
 
 /// One photo after the per-file work that needs no model: read, digest, size check, decode,
@@ -136,9 +138,12 @@ public struct PhotoPreparer: Sendable {
     public var modelInput: ImagePipeline?
     /// When set (with ``modelInput``), also to a thumbnail at this panel layout's tile size.
     public var thumbnail: GradCAMPanel?
+    /// With ``modelInput``: more pipelines to reduce each photo for (the relevancy model's).
+    public var otherInputs: [ImagePipeline] = []
 
     public init(hashKind: PerceptualHashKind = .phash, minimumSide: Int = 0, decodeAtLeast: Int? = nil,
-                modelInput: ImagePipeline? = nil, thumbnail: GradCAMPanel? = nil) {
+                modelInput: ImagePipeline? = nil, thumbnail: GradCAMPanel? = nil, otherInputs: [ImagePipeline] = []) {
+        self.otherInputs = otherInputs
         self.hashKind = hashKind
         self.minimumSide = minimumSide
         self.decodeAtLeast = decodeAtLeast
@@ -226,18 +231,23 @@ public struct PhotoPreparer: Sendable {
     /// The model input and thumbnail of a decoded photo (nil without ``modelInput``).
     func reduce(_ image: RGBImage) -> ReducedPhoto? {
         guard let pipeline = modelInput else { return nil }
-        let size = pipeline.imageSize
-        let length = size * size * 3
-        let input = [Float](unsafeUninitializedCapacity: length) { buffer, count in
-            ModelInput.write(image, height: size, width: size, method: pipeline.resize,
-                             preprocessing: pipeline.preprocessing, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<length]))
-            count = length
+        func input(for pipeline: ImagePipeline) -> [Float] {
+            let size = pipeline.imageSize
+            let length = size * size * 3
+            return [Float](unsafeUninitializedCapacity: length) { buffer, count in
+                ModelInput.write(image, height: size, width: size, method: pipeline.resize,
+                                 preprocessing: pipeline.preprocessing, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<length]))
+                count = length
+            }
         }
+        let input = input(for: pipeline)
         let small = thumbnail.map { layout -> RGBImage in
             let (w, h) = layout.tileSize(for: image)
             return image.width == w && image.height == h ? image : Resize.resized(image, width: w, height: h, method: .bilinear)
         }
-        return ReducedPhoto(decodedWidth: image.width, decodedHeight: image.height, input: input, thumbnail: small)
+        var reduced = ReducedPhoto(decodedWidth: image.width, decodedHeight: image.height, input: input, thumbnail: small)
+        reduced.otherInputs = otherInputs.map(input(for:))
+        return reduced
     }
 
     private func fail(_ photo: inout PreparedPhoto, _ error: Error) {

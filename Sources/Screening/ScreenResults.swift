@@ -50,7 +50,7 @@ public struct ScreenRow: Sendable, Equatable {
 /// - a classified photo has its probabilities (6 decimals), `label` (most probable class) and
 ///   an empty `error`;
 /// - a duplicate has `duplicate_of` (the kept photo) and empty probabilities and label; an exact
-///   copy found by digest alone also has an empty `phash` (it was never decoded);
+///   copy found by digest alone (never decoded) shows the hash of the photo it copies (the same bytes);
 /// - a photo that could not be read or decoded, or that is smaller than the minimum size, has
 ///   the reason in `error` and empty probabilities and label; so has a photo whose model
 ///   output was not finite (NaN or infinite: never a label), and an entry that was not read

@@ -13,6 +13,12 @@ public struct ScreenSummary: Sendable {
     public var nearDuplicates = 0
     public var tooSmall = 0
     public var unreadable = 0
+    /// Photos the relevancy filter labelled `irrelevant` (the damage model skipped them).
+    public var irrelevant = 0
+    /// Whether the run had a relevancy filter.
+    public var filtersRelevance = false
+    /// Photos of this screen already answered by an earlier run (skipped by digest).
+    public var resumed = 0
     /// Photos the model was run on whose probabilities were not finite (NaN or infinite):
     /// error rows, neither classified nor flagged.
     public var nonFinite = 0
@@ -36,6 +42,7 @@ public struct ScreenSummary: Sendable {
     public var line: String {
         "\(images) photos: \(classified) classified, \(flagged) flagged, \(exactDuplicates) exact and "
             + "\(nearDuplicates) near duplicates, \(tooSmall) too small, \(unreadable) unreadable"
+            + (filtersRelevance ? ", \(irrelevant) irrelevant" : "")
             + (nonFinite > 0 ? ", \(nonFinite) with non-finite model output" : "")
             + (assessesSeverity ? ", \(severityLine)" : "")
     }

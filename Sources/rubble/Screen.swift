@@ -8,8 +8,6 @@ import Vision
 import Glibc
 #endif
 
-/// Set by SIGINT/SIGTERM; the screen loop stops at the next batch boundary.
-private let stopRequested = Atomic<Bool>(false)
 
 /// `rubble screen`: de-duplicate, filter, classify and explain a stream of photos.
 struct ScreenCommand: ParsableCommand {
@@ -115,15 +113,9 @@ struct ScreenCommand: ParsableCommand {
     @Flag(help: "Do not decode the next batch while the model runs (for timing comparisons).")
     var noOverlap = false
 
-    @Option(help: ArgumentHelp("A SegFormer folder (config.json + model.safetensors): score the damage severity of flagged photos.",
-                               valueName: "dir"))
-    var segmenter: String?
+    @OptionGroup var stages: ScreenStageOptions
 
-    @Option(help: "With --segmenter: square input size for the segmenter (overrides its preprocessor_config.json).")
-    var segmenterInputSize: Int?
-
-    @Option(help: "With --segmenter: damage value of each structure class, name=value (0...1), comma-separated; default: the damage label set.")
-    var classValues: String?
+    @OptionGroup var store: StoreOptions
 
     @Option(help: "Output folder.")
     var out: String
@@ -145,36 +137,27 @@ struct ScreenCommand: ParsableCommand {
         if let maxSeconds, !maxSeconds.isFinite || maxSeconds < 0 {
             throw ValidationError("--max-seconds must be a number of seconds >= 0, got \(maxSeconds)")
         }
-        if segmenter == nil && (segmenterInputSize != nil || classValues != nil) {
-            throw ValidationError("--segmenter-input-size and --class-values need --segmenter")
-        }
-        if let segmenterInputSize, !(32...4096).contains(segmenterInputSize) {
-            throw ValidationError("--segmenter-input-size \(segmenterInputSize) must be in 32...4096")
-        }
     }
 
     func run() throws {
         let output = try OutputFolder.url(out)
         let folder = URL(fileURLWithPath: directory, isDirectory: true)
         // Nothing is written (not even OUT created) before DIR, OUT, the model and the options pass.
+        let defaultStore = store.url == nil
+        let storeExists = try store.sqlitePath(defaultIn: output).map { FileManager.default.fileExists(atPath: $0) } ?? true
         do {
-            try Screener.checkOutput(output, overwrite: overwrite)
+            // A folder with results of a run without this store is refused (unless --overwrite);
+            // with the store, the run continues where the last one stopped.
+            try Screener.checkOutput(output, overwrite: overwrite, resuming: storeExists && !(overwrite && defaultStore))
             try PhotoDirectory.checkFolder(folder)
         } catch let error as ScreenError {
             CommandLineMessages.error("\(error)")
             throw ExitCode.failure
         }
         let loaded = try model.load()
-        // The segmenter too is checked (config.json, weights, class values) before any work.
-        var assessor: SegmenterAssessor?
-        if let segmenter {
-            do {
-                assessor = try SegmenterAssessor(folder: segmenter, inputSize: segmenterInputSize, classValues: classValues)
-            } catch {
-                CommandLineMessages.error("--segmenter \(segmenter): \(ErrorSentence.describe(error))")
-                throw ExitCode.failure
-            }
-        }
+        // The relevancy model and the segmenter too are checked before any work.
+        let relevance = try stages.relevanceFilter()
+        let assessor = try stages.assessor()
         let network = loaded.network, pipeline = loaded.pipeline
         let classNames = loaded.classNames ?? (0..<loaded.classCount).map(String.init)
         let positiveIndex: Int
@@ -202,7 +185,12 @@ struct ScreenCommand: ParsableCommand {
 
         let screener: Screener
         do {
-            screener = try Screener(model: network, pipeline: pipeline, options: options, output: output, assessor: assessor)
+            if overwrite && defaultStore { StoreOptions.removeDefault(in: output) }
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            let opened = try store.open(defaultIn: output)
+            let identity = try loaded.storedModel(weights: model.weights, description: options.modelDescription, classNames: classNames)
+            screener = try Screener(model: network, pipeline: pipeline, options: options, output: output, store: opened,
+                                    identity: identity, relevance: relevance, assessor: assessor)
         } catch {
             CommandLineMessages.error(ErrorSentence.describe(error))
             throw ExitCode.failure
@@ -219,7 +207,7 @@ struct ScreenCommand: ParsableCommand {
             summary = try screener.run(directory: folder) {
                 stopRequested.load(ordering: .relaxed)
             }
-        } catch let error as ScreenError {
+        } catch {
             CommandLineMessages.error(ErrorSentence.describe(error))
             throw ExitCode.failure
         }
@@ -229,6 +217,7 @@ struct ScreenCommand: ParsableCommand {
             rubble screen: \(outcome) after \(String(format: "%.1f", summary.seconds)) s: \(summary.line); \(summary.explained) Grad-CAM panels\
             \(summary.assessesSeverity ? ", \(summary.severityPanels) segmentation panels" : "")
             \(summary.table)
+            \(summary.resumed > 0 ? "\(summary.resumed) photos were already screened by this model (skipped by digest)\n" : "")\
             results: \(output.appendingPathComponent(ScreenResults.fileName).path)
             report:  \(output.appendingPathComponent(ScreenReport.fileName).path)
 
@@ -239,19 +228,6 @@ struct ScreenCommand: ParsableCommand {
                                       + "\(summary.nonFinite) photos it was run on, so none was classified: the weights "
                                       + "(\(loaded.weightsDescription)) are broken; results.csv lists each photo with this error")
             throw ExitCode.failure
-        }
-    }
-
-    /// SIGINT/SIGTERM ask the loop to stop after the current batch (files stay complete); a
-    /// second signal ends the process at once.
-    private func installStopHandlers() {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig) { received in
-                if stopRequested.exchange(true, ordering: .relaxed) {
-                    signal(received, SIG_DFL)
-                    raise(received)
-                }
-            }
         }
     }
 }

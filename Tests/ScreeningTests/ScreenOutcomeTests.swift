@@ -24,7 +24,7 @@ final class ScreenOutcomeTests: XCTestCase {
             options.threshold = 0
             options.batchSize = 4
             options.explain = false
-            let s = try Screener(model: FixedOutputModel(outputs), pipeline: ImagePipeline(imageSize: 48), options: options,
+            let s = try storeScreener(model: FixedOutputModel(outputs), pipeline: ImagePipeline(imageSize: 48), options: options,
                                  output: root.appendingPathComponent(out))
             var warnings: [String] = []
             s.warn = { warnings.append($0) }
@@ -153,7 +153,7 @@ final class FixedOutputModel: Layer {
     let outputs: [[Float]]
     var parameters: [Parameter] { [] }
     init(_ outputs: [[Float]]) { self.outputs = outputs }
-    private var seen = 0
+    private(set) var seen = 0
     func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         let n = input.shape[0]
         let k = outputs[0].count

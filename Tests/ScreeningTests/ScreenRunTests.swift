@@ -49,7 +49,8 @@ final class ScreenRunTests: XCTestCase {
 
         // results.csv: fixed columns, one row per photo, in sorted path order
         let (header, rows) = try readResults(out)
-        XCTAssertEqual(header, ["path", "digest", "phash", "duplicate_of", "p_damage", "p_no_damage", "label", "milliseconds", "error"])
+        XCTAssertEqual(header, ["path", "digest", "phash", "duplicate_of", "p_damage", "p_no_damage", "label", "milliseconds", "error",
+                                "latitude", "longitude", "taken_at"], "the old columns, then the EXIF ones appended")
         let names = rows.map { String($0["path"]!.dropFirst(photos.relativePath.count + 1)) }
         XCTAssertEqual(names, ["anim.gif", "corrupt.jpg", "garbled.jpg", "p0.jpg", "p1.jpg", "p1_copy.jpg", "p2.jpg", "p3.jpg",
                                "p4.jpg", "p4_reencoded.jpg", "p6.jpg", "p7.jpg", "small.jpg", "street/p5.png", "truncated.jpg"])
@@ -220,7 +221,7 @@ final class ScreenRunTests: XCTestCase {
         let summary = try s.run(directory: photos)
         XCTAssertLessThan(Date().timeIntervalSince(start), 5)
         XCTAssertEqual(summary.images, 0)
-        XCTAssertEqual(try readResults(root.appendingPathComponent("out")).header.count, 9)
+        XCTAssertEqual(try readResults(root.appendingPathComponent("out")).header.count, 12)
     }
 
     func testMissingFolderIsAnErrorAndNothingIsWritten() throws {
@@ -250,35 +251,45 @@ final class ScreenRunTests: XCTestCase {
         }
     }
 
-    /// A second run into the same output folder is refused before anything is written (the
-    /// earlier results.csv stays byte for byte), also when its folder is missing; with
-    /// `overwrite` it replaces the results and the old panels.
-    func testEarlierResultsAreNeverReplacedUnasked() throws {
+    /// A second run into the same output folder (same store) continues the first: nothing is
+    /// screened again and results.csv stays the same. A folder holding the results of a run
+    /// without this store is refused before anything is written, also when the folder to
+    /// screen is missing; with `overwrite` (a fresh store) the results and old panels are replaced.
+    func testARerunContinuesAndEarlierResultsAreNeverReplacedUnasked() throws {
         let root = try temporaryFolder(self)
         let photos = root.appendingPathComponent("photos")
         for i in 0..<3 { try write(syntheticPhoto(width: 200, height: 160, seed: i * 13 + 1), to: photos.appendingPathComponent("\(i).png")) }
         let out = root.appendingPathComponent("out")
         _ = try screener(out: out, modelFolder: root, threshold: 0).run(directory: photos)
         let csv = try Data(contentsOf: out.appendingPathComponent("results.csv"))
-        let html = try Data(contentsOf: out.appendingPathComponent("report.html"))
         let panels = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("gradcam").path).sorted()
         XCTAssertEqual(panels.count, 3)
+        let again = try screener(out: out, modelFolder: root, threshold: 0).run(directory: photos)
+        XCTAssertEqual(again.resumed, 3, "every photo was already screened by this model")
+        XCTAssertEqual(again.images, 3)
+        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("results.csv")), csv, "the same results, not counted twice")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("gradcam").path).sorted(), panels)
+
+        // Another folder with these files but a new store: refused, nothing touched.
+        let other = root.appendingPathComponent("other")
+        try FileManager.default.copyItem(at: out, to: other)
+        let html = try Data(contentsOf: other.appendingPathComponent("report.html"))
         for directory in [photos, root.appendingPathComponent("missing")] {
-            XCTAssertThrowsError(try screener(out: out, modelFolder: root, threshold: 0).run(directory: directory)) { error in
+            XCTAssertThrowsError(try screener(out: other, modelFolder: root, threshold: 0).run(directory: directory)) { error in
                 if directory == photos {
-                    XCTAssertEqual(error as? ScreenError, .outputHoldsResults(out.appendingPathComponent("results.csv").path))
+                    XCTAssertEqual(error as? ScreenError, .outputHoldsResults(other.appendingPathComponent("results.csv").path))
                     XCTAssertTrue("\(error)".contains("give --overwrite"), "\(error)")
                 } else {
                     XCTAssertEqual(error as? ScreenError, .notADirectory(directory.path))
                 }
             }
-            XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("results.csv")), csv)
-            XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("report.html")), html)
+            XCTAssertEqual(try Data(contentsOf: other.appendingPathComponent("results.csv")), csv)
+            XCTAssertEqual(try Data(contentsOf: other.appendingPathComponent("report.html")), html)
         }
         // Only a report left (results.csv removed by hand): still refused.
-        try FileManager.default.moveItem(at: out.appendingPathComponent("results.csv"), to: root.appendingPathComponent("saved.csv"))
-        XCTAssertThrowsError(try screener(out: out, modelFolder: root, threshold: 0).run(directory: photos)) { error in
-            XCTAssertEqual(error as? ScreenError, .outputHoldsResults(out.appendingPathComponent("report.html").path))
+        try FileManager.default.moveItem(at: other.appendingPathComponent("results.csv"), to: root.appendingPathComponent("saved.csv"))
+        XCTAssertThrowsError(try screener(out: other, modelFolder: root, threshold: 0).run(directory: photos)) { error in
+            XCTAssertEqual(error as? ScreenError, .outputHoldsResults(other.appendingPathComponent("report.html").path))
         }
         // overwrite: a fresh run, flagging nothing this time; the old panels are gone.
         try FileManager.default.removeItem(at: photos.appendingPathComponent("2.png"))

@@ -39,6 +39,8 @@ private final class RecordingAssessor: DamageAssessor {
 /// failing assessment costs only its photo's severity.
 final class ScreenSeverityTests: XCTestCase {
     static let oldHeader = ["path", "digest", "phash", "duplicate_of", "p_damage", "p_no_damage", "label", "milliseconds", "error"]
+    /// Appended by the store's export after every earlier column.
+    static let exifColumns = ["latitude", "longitude", "taken_at"]
 
     /// Six distinct JPEGs of distinct widths (200, 210, ..., 250; one in a sub-folder), an exact
     /// copy, a small photo and a corrupt file.
@@ -64,7 +66,7 @@ final class ScreenSeverityTests: XCTestCase {
         options.batchSize = 4
         options.minimumSide = 100
         options.overwrite = overwrite
-        return try Screener(model: model, pipeline: ImagePipeline(imageSize: 48), options: options, output: out, assessor: assessor)
+        return try storeScreener(model: model, pipeline: ImagePipeline(imageSize: 48), options: options, output: out, assessor: assessor)
     }
 
     func testOnlyFlaggedPhotosAreAssessedAndTheColumnComesLast() throws {
@@ -78,7 +80,7 @@ final class ScreenSeverityTests: XCTestCase {
         let plain = try screener(out: plainOut, modelFolder: root, threshold: 0, assessor: nil)
         let plainSummary = try plain.run(directory: photos)
         let (plainHeader, plainRows) = try readResults(plainOut)
-        XCTAssertEqual(plainHeader, Self.oldHeader)
+        XCTAssertEqual(plainHeader, Self.oldHeader + Self.exifColumns)
         XCTAssertFalse(plainSummary.assessesSeverity)
         XCTAssertFalse(plainSummary.line.contains("severity"))
         XCTAssertNil(plainSummary.times["severity"], "no severity stage without an assessor")
@@ -101,7 +103,7 @@ final class ScreenSeverityTests: XCTestCase {
         let summary = try screen.run(directory: photos)
 
         let (header, rows) = try readResults(out)
-        XCTAssertEqual(header, Self.oldHeader + ["severity"], "severity appended at the end, the other columns unchanged")
+        XCTAssertEqual(header, Self.oldHeader + ["severity"] + Self.exifColumns, "severity appended at the end, the other columns unchanged")
         XCTAssertEqual(rows.count, 9)
         let flagged = rows.filter { Float($0["p_damage"]!).map { $0 >= threshold } ?? false }
         XCTAssertTrue(flagged.count > 0 && flagged.count < 6, "\(flagged.count) flagged")

@@ -3,6 +3,7 @@ import Inference
 import KerasFiles
 import Layers
 import Screening
+import SQLiteStore
 import TestSupport
 import Vision
 import XCTest
@@ -102,6 +103,24 @@ extension XCTestCase {
         options.threshold = threshold
         options.batchSize = 4
         configure(&options)
-        return try Screener(model: model, pipeline: ImagePipeline(imageSize: 48), options: options, output: out)
+        return try storeScreener(model: model, pipeline: ImagePipeline(imageSize: 48), options: options, output: out)
     }
+}
+
+/// A screener over an SQLite store beside `output` (`<output>.sqlite`: opening it creates
+/// nothing in the output folder), for a model identified by `fingerprint` (the same fingerprint
+/// resumes an earlier run's results). With `options.overwrite` the store starts afresh, as
+/// `rubble screen --overwrite` does with its default store.
+func storeScreener(model: any Layer, pipeline: ImagePipeline, options: ScreenOptions, output: URL,
+                   assessor: (any DamageAssessor)? = nil, relevance: RelevanceFilter? = nil,
+                   fingerprint: String = "test-model") throws -> Screener {
+    let path = output.standardizedFileURL.path + ".sqlite"
+    if options.overwrite {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+    try FileManager.default.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
+    let store = try ScreeningStore(SQLiteDatabase(path: path))
+    return try Screener(model: model, pipeline: pipeline, options: options, output: output, store: store,
+                        identity: StoredModel(fingerprint: fingerprint, description: "test", classNames: options.classNames),
+                        relevance: relevance, assessor: assessor)
 }

@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A photo handed to the store: what the folder walk and one read of its bytes found.
+public struct PhotoArrival: Sendable {
+    /// As shown in `results.csv` (``FileName/escape(_:)``).
+    public var path: String
+    /// The name's bytes (with `digest`, what makes a photo "the same" on a rerun).
+    public var pathBytes: [UInt8]
+    /// What a worker opens: an absolute path.
+    public var filePath: [UInt8]
+    /// SHA-256 (hex) of the bytes; empty when the entry was not read.
+    public var digest: String
+    public var size: Int?
+    public var source: String?
+    public var takenAt: String?
+    public var latitude: Double?
+    public var longitude: Double?
+    public var orientation: Int?
+    /// Why the entry was not read (a refused link, an unreadable folder, an unreadable file).
+    public var problem: String?
+    /// Whether the walk followed a symbolic link to reach it.
+    public var followsLinks = false
+
+    public init(path: String, pathBytes: [UInt8], filePath: [UInt8], digest: String) {
+        self.path = path
+        self.pathBytes = pathBytes
+        self.filePath = filePath
+        self.digest = digest
+    }
+}
+
+/// A job a worker holds under a lease.
+public struct ClaimedJob: Sendable {
+    public let job: Int
+    public let photo: Int
+    public let run: Int
+    public let path: String
+    public let filePath: [UInt8]
+    public let digest: String
+    public let problem: String?
+    public let followsLinks: Bool
+}
+
+extension ScreeningStore {
+    /// Adds `arrivals` (in arrival order) and queues each for `modelID` unless it already has a
+    /// job for it. Returns the photo id of each arrival and whether a new job was queued (false:
+    /// the photo was already screened by this model, or is still queued from an earlier run).
+    public func enqueue(_ arrivals: [PhotoArrival], modelID: Int, runID: Int) throws -> [(photo: Int, queued: Bool)] {
+        guard !arrivals.isEmpty else { return [] }
+        let now = StoreClock.timestamp()
+        return try write("queueing \(arrivals.count) photos", exclusive: true) { db in
+            var out: [(Int, Bool)] = []
+            for a in arrivals {
+                let key: [SQLValue] = [.bytes(a.pathBytes), .text(a.digest)]
+                var photo = try db.scalar("SELECT id FROM photos WHERE path_bytes = ? AND digest = ?", key)?.int
+                if photo == nil {
+                    photo = try db.query("""
+                        INSERT INTO photos (path, path_bytes, file_path, digest, size, source, taken_at, latitude, longitude,
+                          orientation, problem, follows_links, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+                        """, [.text(a.path), .bytes(a.pathBytes), .bytes(a.filePath), .text(a.digest), SQLValue(a.size),
+                              SQLValue(a.source), SQLValue(a.takenAt), SQLValue(a.latitude), SQLValue(a.longitude),
+                              SQLValue(a.orientation), SQLValue(a.problem), SQLValue(a.followsLinks), .text(now)]).first?.int(0)
+                }
+                guard let id = photo else { throw StoreError.corruptRow(location: location, table: "photos", detail: "no id for \(a.path)") }
+                let queued = try db.query("""
+                    INSERT INTO jobs (photo_id, model_id, run_id, state, attempts) VALUES (?, ?, ?, 'queued', 0)
+                    ON CONFLICT (photo_id, model_id) DO NOTHING RETURNING id
+                    """, [SQLValue(id), SQLValue(modelID), SQLValue(runID)])
+                out.append((id, !queued.isEmpty))
+            }
+            return out
+        }
+    }
+
+    /// Claims up to `limit` jobs of `modelID` in arrival order: queued ones, and claimed ones
+    /// whose lease has expired (a dead worker's) or whose worker was a process of this machine
+    /// that no longer exists. With `below`, only jobs of photos before that id (a worker
+    /// waiting for an earlier photo's preparation takes it over).
+    public func claim(modelID: Int, worker: String, limit: Int, leaseSeconds: Double, below: Int? = nil) throws -> [ClaimedJob] {
+        let now = StoreClock.now()
+        let dead = try deadLocalWorkers()
+        return try write("claiming work", exclusive: true) { db in
+            var condition = "j.model_id = ? AND (j.state = 'queued' OR (j.state = 'claimed' AND (j.lease_until < ?"
+            var values: [SQLValue] = [SQLValue(modelID), .real(now)]
+            for name in dead {
+                condition += " OR j.worker = ?"
+                values.append(.text(name))
+            }
+            condition += ")))"
+            if let below {
+                condition += " AND j.photo_id < ?"
+                values.append(SQLValue(below))
+            }
+            let ids = try db.query("SELECT j.id FROM jobs j WHERE \(condition) ORDER BY j.photo_id LIMIT ?\(dialect.skipLocked)",
+                                   values + [SQLValue(limit)]).compactMap { $0.int(0) }
+            guard !ids.isEmpty else { return [] }
+            let list = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            try db.execute("UPDATE jobs SET state = 'claimed', worker = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (\(list))",
+                           [.text(worker), .real(now + leaseSeconds)] + ids.map { SQLValue($0) })
+            return try db.query("""
+                SELECT j.id, j.photo_id, j.run_id, p.path, p.file_path, p.digest, p.problem, p.follows_links
+                FROM jobs j JOIN photos p ON p.id = j.photo_id WHERE j.id IN (\(list)) ORDER BY j.photo_id
+                """, ids.map { SQLValue($0) }).map { row in
+                ClaimedJob(job: row.int(0) ?? 0, photo: row.int(1) ?? 0, run: row.int(2) ?? 0, path: row.text(3) ?? "",
+                           filePath: row.bytes(4) ?? [], digest: row.text(5) ?? "", problem: row.text(6),
+                           followsLinks: (row.int(7) ?? 0) != 0)
+            }
+        }
+    }
+
+    /// Extends the lease of `jobs` that `worker` still holds.
+    public func renew(_ jobs: [Int], worker: String, leaseSeconds: Double) throws {
+        guard !jobs.isEmpty else { return }
+        let list = Array(repeating: "?", count: jobs.count).joined(separator: ", ")
+        try write("renewing leases") { db in
+            try db.execute("UPDATE jobs SET lease_until = ? WHERE worker = ? AND state = 'claimed' AND id IN (\(list))",
+                           [.real(StoreClock.now() + leaseSeconds), .text(worker)] + jobs.map { SQLValue($0) })
+        }
+    }
+
+    /// Puts the jobs `worker` still holds back in the queue (a worker stopping early).
+    public func release(worker: String) throws {
+        try write("releasing jobs") { db in
+            try db.execute("UPDATE jobs SET state = 'queued', worker = NULL, lease_until = NULL WHERE worker = ? AND state = 'claimed'",
+                           [.text(worker)])
+        }
+    }
+
+    /// How many of `photos` have no final result for `modelID` yet.
+    public func unfinished(_ photos: Set<Int>, modelID: Int) throws -> Int {
+        guard !photos.isEmpty else { return 0 }
+        let open = try write("counting open jobs") { db in
+            try db.query("SELECT photo_id FROM jobs WHERE model_id = ? AND state <> 'done'", [SQLValue(modelID)]).compactMap { $0.int(0) }
+        }
+        return open.filter(photos.contains).count
+    }
+
+    /// Queued or claimed jobs of `modelID`.
+    public func queueDepth(modelID: Int) throws -> Int {
+        try write("counting the queue") { db in
+            try db.scalar("SELECT COUNT(*) FROM jobs WHERE model_id = ? AND state <> 'done'", [SQLValue(modelID)])?.int ?? 0
+        }
+    }
+
+    /// Workers registered from this machine whose process is gone.
+    func deadLocalWorkers() throws -> [String] {
+        let rows = try write("reading the workers") { db in
+            try db.query("SELECT name, pid FROM workers WHERE host = ?", [.text(Self.hostName)])
+        }
+        return rows.compactMap { row -> String? in
+            guard let name = row.text(0), let pid = row.int(1), pid > 0, pid != Int(getpid()) else { return nil }
+            return kill(pid_t(pid), 0) != 0 && errno == ESRCH ? name : nil
+        }
+    }
+
+    /// Registers (or refreshes) `worker` and adds to its counts.
+    public func heartbeat(worker: String, modelID: Int, photos: Int, busySeconds: Double) throws {
+        let now = StoreClock.timestamp()
+        try write("recording worker progress") { db in
+            let updated = try db.query("""
+                UPDATE workers SET last_seen = ?, photos = photos + ?, busy_seconds = busy_seconds + ?, model_id = ?
+                WHERE name = ? RETURNING name
+                """, [.text(now), SQLValue(photos), .real(busySeconds), SQLValue(modelID), .text(worker)])
+            if updated.isEmpty {
+                try db.execute("""
+                    INSERT INTO workers (name, host, pid, model_id, started_at, last_seen, photos, busy_seconds)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(worker), .text(Self.hostName), SQLValue(Int(getpid())), SQLValue(modelID), .text(now), .text(now),
+                          SQLValue(photos), .real(busySeconds)])
+            }
+        }
+    }
+
+    /// Each worker's name, photos done, busy seconds and last heartbeat.
+    public func workers() throws -> [(name: String, photos: Int, busySeconds: Double, lastSeen: String)] {
+        try write("reading the workers") { db in
+            try db.query("SELECT name, photos, busy_seconds, last_seen FROM workers ORDER BY name").map {
+                ($0.text(0) ?? "", $0.int(1) ?? 0, $0.double(2) ?? 0, $0.text(3) ?? "")
+            }
+        }
+    }
+}
