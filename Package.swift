@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Vision", targets: ["Vision"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Markup", targets: ["Markup"]),
+        .library(name: "Digest", targets: ["Digest"]),
         .library(name: "GradCAM", targets: ["GradCAM"]),
         .library(name: "AtomicFiles", targets: ["AtomicFiles"]),
         .library(name: "KernelBench", targets: ["KernelBench"]),
@@ -36,8 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "Markup", "GradCAM",
-                                           "Screening", "Demo", "AtomicFiles", "HuggingFaceFiles", "Segmentation",
+        .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "Markup", "Digest",
+                                           "GradCAM", "Screening", "Demo", "AtomicFiles", "HuggingFaceFiles", "Segmentation",
                                            "SegmentationTraining"]),
         // OpenBLAS, loaded with dlopen after the core type is chosen (ARCHITECTURE.md §4).
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
@@ -46,7 +47,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Layers", dependencies: ["Tensor", "CKernels"]),
         // Trains and evaluates; writes weights files only through the caller's `saveWeights`.
-        .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "AtomicFiles"]),
+        .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "Digest", "AtomicFiles"]),
         // Writes files under a temporary name and renames them, so a crash never leaves half a file.
         .target(name: "AtomicFiles"),
         // libhdf5 (serial), libjpeg-turbo and libpng: small C shims (setjmp error handling, macros).
@@ -60,12 +61,16 @@ let package = Package(
         .target(name: "Vision", dependencies: ["Tensor", "CJPEG", "CPNG", "AtomicFiles"]),
         // Photos to class probabilities: ImagePipeline (decode, resize, preprocess), ImagePredictor.
         .target(name: "Inference", dependencies: ["Tensor", "Layers", "Vision"]),
-        // The one text escaper of the SVG plots (Train) and the HTML report (Screening).
+        // The text formats Train and Screening share: the escaper of the SVG plots and the HTML
+        // report, CSV fields and records, file names shown with \xHH escapes.
         .target(name: "Markup"),
+        // SHA-256 of file bytes: Screening's exact duplicates, Train's verified photos against --data.
+        .target(name: "Digest"),
         .target(name: "GradCAM", dependencies: ["Tensor", "Layers", "Vision", "AtomicFiles"]),
         // Screening a stream of photos: perceptual-hash de-duplication, filters, classification,
         // explanation and the human-verification report.
-        .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "GradCAM", "AtomicFiles"]),
+        .target(name: "Screening", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "Digest", "GradCAM",
+                                                  "AtomicFiles"]),
         // The screening store on SQLite (GRDB, the system's libsqlite3): embedded, the default.
         .target(name: "SQLiteStore", dependencies: ["Screening", .product(name: "GRDB", package: "GRDB.swift")]),
         // The screening store on PostgreSQL (postgres-nio): several machines on one stream.
@@ -97,7 +102,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tensor", "Layers"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Tensor", "Layers", "TestSupport"]),
-        .testTarget(name: "TrainTests", dependencies: ["Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "AtomicFiles", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "AtomicFiles",
+                                                     "Markup", "Digest", "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "Demo", "TestSupport"]),
         .testTarget(name: "ZooTests", dependencies: ["Tensor", "Layers", "Zoo", "TestSupport"]),
         .testTarget(name: "KerasFilesTests", dependencies: ["Tensor", "Layers", "Zoo", "KerasFiles", "CHDF5", "TestSupport"]),

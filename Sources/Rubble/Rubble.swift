@@ -3,6 +3,7 @@
 // be imported alone.
 @_exported import AtomicFiles
 @_exported import Demo
+@_exported import Digest
 @_exported import GradCAM
 @_exported import HuggingFaceFiles
 @_exported import Inference

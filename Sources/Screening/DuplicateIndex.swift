@@ -1,3 +1,4 @@
+import Digest
 import Vision
 
 /// What the duplicate index says about a photo.

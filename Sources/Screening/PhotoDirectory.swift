@@ -1,4 +1,5 @@
 import Foundation
+import Markup
 #if canImport(Glibc)
 import Glibc
 #endif

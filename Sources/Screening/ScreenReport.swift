@@ -1,4 +1,5 @@
 import AtomicFiles
+import Digest
 import Foundation
 import Markup
 

@@ -1,5 +1,6 @@
 import AtomicFiles
 import Foundation
+import Markup
 
 /// One row of `results.csv`: what happened to one photo.
 public struct ScreenRow: Sendable, Equatable {
@@ -150,54 +151,5 @@ struct WriteThrottle {
         try write()
         lastDuration = seconds(since: start)
         lastEnd = ContinuousClock.now
-    }
-}
-
-/// RFC 4180 quoting.
-public enum CSVFormat {
-    public static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    /// Splits CSV text into rows of fields (RFC 4180: quoted fields may hold commas, quotes
-    /// doubled, and newlines).
-    public static func parse(_ text: String) -> [[String]] {
-        var rows: [[String]] = []
-        var row: [String] = []
-        var field = ""
-        var quoted = false
-        var chars = Array(text)[...]
-        while let c = chars.popFirst() {
-            if quoted {
-                if c == "\"" {
-                    if chars.first == "\"" {
-                        field.append("\"")
-                        chars.removeFirst()
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    field.append(c)
-                }
-            } else if c == "\"" {
-                quoted = true
-            } else if c == "," {
-                row.append(field)
-                field = ""
-            } else if c == "\n" || c == "\r\n" {
-                row.append(field)
-                rows.append(row)
-                row = []
-                field = ""
-            } else if c != "\r" {
-                field.append(c)
-            }
-        }
-        if !field.isEmpty || !row.isEmpty {
-            row.append(field)
-            rows.append(row)
-        }
-        return rows
     }
 }

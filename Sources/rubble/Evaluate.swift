@@ -8,10 +8,13 @@ import Vision
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Measure a trained model on a folder of labelled photos.",
+        abstract: "Measure a trained model on a folder of labelled photos or on verified labels.",
         discussion: """
             DIR holds one sub-folder per class; their names must be the classes stored in the \
-            weights file (when it stores them). Writes metrics.json (confusion matrix, per-class \
+            weights file (when it stores them). Instead of DIR, --labels FILE.csv measures the model \
+            against the photos a person verified (report.html's export path,predicted,verified_label, \
+            or path,label; rows without a verdict skipped, byte-identical copies counted once; relative \
+            paths next to the CSV file, then under --labels-root). Writes metrics.json (confusion matrix, per-class \
             precision/recall/F1, ROC-AUC, PR-AUC as average precision, best-F1 threshold), \
             threshold_sweep.csv, threshold_sweep.svg and predictions.csv \
             (path,label,p0,p1,...,predicted) to --out, and prints a summary.
@@ -21,8 +24,14 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Folder of labelled images: one sub-folder per class.")
-    var data: String
+    @Option(help: "Folder of labelled images: one sub-folder per class (or --labels).")
+    var data: String?
+
+    @Option(help: "Verified labels (CSV): report.html's export path,predicted,verified_label, or path,label (or --data).")
+    var labels: String?
+
+    @Option(help: "Folder the relative paths of --labels are under when they are not next to the CSV file (e.g. where `rubble screen` ran).")
+    var labelsRoot: String?
 
     @Option(help: "Decision threshold on the positive class's probability (two classes).")
     var threshold: Double = 0.5
@@ -37,6 +46,12 @@ struct EvaluateCommand: ParsableCommand {
     var out: String
 
     func validate() throws {
+        switch (data, labels) {
+        case (nil, nil): throw ValidationError("give the photos to measure on: --data DIR (one sub-folder per class) or --labels FILE.csv")
+        case (_?, _?): throw ValidationError("give --data or --labels, not both")
+        default: break
+        }
+        if labelsRoot != nil && labels == nil { throw ValidationError("--labels-root belongs to --labels") }
         guard threshold >= 0 && threshold <= 1 else { throw ValidationError("--threshold must be in [0, 1]") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be >= 1") }
     }
@@ -50,24 +65,42 @@ struct EvaluateCommand: ParsableCommand {
         let directory = try OutputFolder.url(out)
         let loaded = try model.load()
         let storedClasses = loaded.classNames
-        let examples = try ImageFolderExamples(directory: URL(fileURLWithPath: data), pipeline: loaded.pipeline,
-                                               classNames: storedClasses)
-        if !examples.skipped.isEmpty {
-            warn("skipped \(examples.skipped.count) non-image file(s), e.g. \(examples.skipped[0].path): \(examples.skipped[0].reason)")
-        }
-        if storedClasses == nil {
-            warn("the weights file stores no class names; taking the folder's: " + examples.classNames.joined(separator: ", "))
+        let examples: any LabelledExamples
+        if let data {
+            let folder = try ImageFolderExamples(directory: URL(fileURLWithPath: data), pipeline: loaded.pipeline,
+                                                 classNames: storedClasses)
+            if !folder.skipped.isEmpty {
+                warn("skipped \(folder.skipped.count) non-image file(s), e.g. \(folder.skipped[0].path): \(folder.skipped[0].reason)")
+            }
+            if storedClasses == nil {
+                warn("the weights file stores no class names; taking the folder's: " + folder.classNames.joined(separator: ", "))
+            }
+            examples = folder
+        } else {
+            let verified = try VerifiedLabels.load(csv: URL(fileURLWithPath: labels!),
+                                                   root: labelsRoot.map { URL(fileURLWithPath: $0) })
+            let dataset = try VerifiedDataset(verified, classNames: storedClasses, pipeline: loaded.pipeline)
+            if storedClasses == nil {
+                warn("the weights file stores no class names; taking the labels' (sorted): "
+                     + dataset.examples.classNames.joined(separator: ", "))
+                guard dataset.examples.classNames.count == loaded.classCount else {
+                    throw ValidationError("\(labels!) has \(dataset.examples.classNames.count) labels but the model "
+                                          + "\(loaded.classCount) classes; give a weights file that names its classes")
+                }
+            }
+            RunOutput.line("labels: " + dataset.summary)
+            examples = dataset.examples
         }
         let positiveIndex = try loaded.positiveIndex(requested: positive, classNames: examples.classNames)
         let clock = ContinuousClock.now
         let evaluation = try Evaluation(model: loaded.network, examples: examples, batchSize: batchSize, progress: .automatic)
         if let bad = evaluation.probabilities.firstIndex(where: { !$0.allSatisfy(\.isFinite) }) {
-            throw InferenceError.nonFiniteOutput(file: examples.files[bad].path)
+            throw InferenceError.nonFiniteOutput(file: examples.identifier(bad))
         }
         let elapsed = ContinuousClock.now - clock
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let report = try RunReports.writeEvaluation(
-            evaluation, identifiers: examples.files.map(\.path), positive: positiveIndex,
+            evaluation, identifiers: (0..<examples.count).map(examples.identifier), positive: positiveIndex,
             threshold: examples.classNames.count == 2 ? threshold : nil, to: directory,
             marked: examples.classNames.count == 2 ? threshold : nil,
             markedLabel: examples.classNames.count == 2 ? String(format: "decision t = %.2f (--threshold)", threshold) : nil)

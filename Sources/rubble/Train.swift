@@ -12,9 +12,14 @@ import Zoo
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train (fine-tune) a classifier on a folder of labelled photos.",
+        abstract: "Train (fine-tune) a classifier on a folder of labelled photos and/or verified labels.",
         discussion: """
             DIR holds one sub-folder per class (e.g. damage/ and no_damage/) of JPEG/PNG photos. \
+            --labels FILE.csv adds photos a person verified: report.html's export \
+            (path,predicted,verified_label) or a path,label file; paths relative to the CSV's folder, \
+            then to --labels-root. With --data they must use its classes and are merged with it \
+            (a photo byte-identical to a --data photo is left out, or refused if its class differs); \
+            without it the classes are the labels, sorted (or --classes in that order). \
             The paper's set-up is the default: VGG19 at 150x150, blocks 1-4 frozen, a Dense(256) head, \
             RMSprop lr 1e-5, balanced class weights, the best epoch chosen on val_loss.
 
@@ -28,8 +33,22 @@ struct TrainCommand: ParsableCommand {
             --no-cache turns that off. The numbers are the same either way.
             """)
 
-    @Option(help: "Training folder: one sub-folder of images per class.")
-    var data: String
+    @Option(help: "Training folder: one sub-folder of images per class (this, --labels, or both).")
+    var data: String?
+
+    @Option(help: "Verified labels (CSV): report.html's export path,predicted,verified_label, or path,label. Rows without a verdict are skipped.")
+    var labels: String?
+
+    @Option(help: "Folder the relative paths of --labels are under when they are not next to the CSV file (e.g. where `rubble screen` ran).")
+    var labelsRoot: String?
+
+    @Option(help: "The classes in label order, comma-separated (default: the --data folders, else the --labels labels, sorted).")
+    var classes: String?
+
+    /// `--classes` as names.
+    var classList: [String]? {
+        classes.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+    }
 
     @Option(help: "Validation folder with the same classes (instead of --val-split).")
     var val: String?
@@ -147,6 +166,15 @@ struct TrainCommand: ParsableCommand {
     enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable { case constant, cosine, step }
 
     func validate() throws {
+        if data == nil && labels == nil {
+            throw ValidationError("give the training data: --data DIR (one sub-folder per class), --labels FILE.csv, or both")
+        }
+        if labelsRoot != nil && labels == nil { throw ValidationError("--labels-root belongs to --labels") }
+        if let classList {
+            guard classList.count >= 2, !classList.contains(where: \.isEmpty), Set(classList).count == classList.count else {
+                throw ValidationError("--classes must name at least 2 different classes, comma-separated, got '\(classes ?? "")'")
+            }
+        }
         if val != nil && valSplit != 0.2 && valSplit != 0 {
             throw ValidationError("give either --val or --val-split, not both")
         }
@@ -211,9 +239,19 @@ struct TrainCommand: ParsableCommand {
 
         // Data.
         let pipeline = ImagePipeline(imageSize: imageSize, resize: resize.method, preprocessing: preprocess.preprocessing)
-        let all = try ImageFolderExamples(directory: URL(fileURLWithPath: data), pipeline: pipeline)
-        if !all.skipped.isEmpty {
-            warn("skipped \(all.skipped.count) non-image file(s) in \(data), e.g. \(all.skipped[0].path): \(all.skipped[0].reason)")
+        let folder = try data.map { try ImageFolderExamples(directory: URL(fileURLWithPath: $0), pipeline: pipeline, classNames: classList) }
+        if let folder, let data, !folder.skipped.isEmpty {
+            warn("skipped \(folder.skipped.count) non-image file(s) in \(data), e.g. \(folder.skipped[0].path): \(folder.skipped[0].reason)")
+        }
+        let all: any LabelledExamples
+        if let labels {
+            let verified = try VerifiedLabels.load(csv: URL(fileURLWithPath: labels),
+                                                   root: labelsRoot.map { URL(fileURLWithPath: $0) })
+            let merged = try VerifiedDataset(verified, mergingWith: folder, classNames: classList, pipeline: pipeline)
+            RunOutput.line("labels: " + merged.summary)
+            all = merged.examples
+        } else {
+            all = folder!
         }
         let training: any LabelledExamples
         var validation: (any LabelledExamples)?

@@ -1,3 +1,6 @@
+// Digest: SHA-256 of file bytes, shared by Screening (exact duplicates) and Train (verified photos
+// de-duplicated against the training folders).
+
 import Foundation
 
 /// A SHA-256 digest (32 bytes): the content identity of a file for exact-duplicate detection.
