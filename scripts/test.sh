@@ -4,8 +4,8 @@
 #      chromium if missing; skip it locally with RUBBLE_SKIP_BROWSER=1);
 #   2. Examples/ built and run by path and, against a tagged clone, by version
 #      (scripts/check-examples.sh; skip with RUBBLE_SKIP_EXAMPLES=1);
-#   3. libFuzzer + AddressSanitizer on the JPEG, PNG and HDF5 shims and the weights reader's
-#      walk, 60 s each (scripts/fuzz.sh, ~3 min; RUBBLE_FUZZ_SECONDS, skip with RUBBLE_SKIP_FUZZ=1);
+#   3. libFuzzer + AddressSanitizer on the JPEG, PNG, HDF5 and EXIF shims and the weights reader's
+#      walk, 60 s each (scripts/fuzz.sh, ~4 min; RUBBLE_FUZZ_SECONDS, skip with RUBBLE_SKIP_FUZZ=1);
 #   4. the unit tests in a debug build, with every assertion on (in parallel, about a minute;
 #      skip with RUBBLE_SKIP_DEBUG=1);
 #   5. the whole unit-test suite, optimised (-O: preconditions and bounds checks stay on), with
