@@ -50,15 +50,17 @@ let package = Package(
         .target(name: "Train", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Markup", "Digest", "AtomicFiles"]),
         // Writes files under a temporary name and renames them, so a crash never leaves half a file.
         .target(name: "AtomicFiles"),
-        // libhdf5 (serial), libjpeg-turbo and libpng: small C shims (setjmp error handling, macros).
+        // libhdf5 (serial), libjpeg-turbo, libpng and libexif: small C shims (setjmp error handling, macros).
         .target(name: "CHDF5", linkerSettings: [.linkedLibrary("hdf5_serial")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
+        // libexif: the Exif APP1 segment of a JPEG (found by a bounded marker walk), read under a memory budget.
+        .target(name: "CEXIF", linkerSettings: [.linkedLibrary("exif")]),
         // Model architectures with Keras' layer names (VGG, ResNet50, MobileNetV2, EfficientNet, ...).
         .target(name: "Zoo", dependencies: ["Tensor", "Layers"]),
         // Keras weights files (HDF5: every layout of ARCHITECTURE.md §5) in and out, and their metadata.
         .target(name: "KerasFiles", dependencies: ["Tensor", "Layers", "CHDF5", "AtomicFiles"]),
-        .target(name: "Vision", dependencies: ["Tensor", "CJPEG", "CPNG", "AtomicFiles"]),
+        .target(name: "Vision", dependencies: ["Tensor", "CJPEG", "CPNG", "CEXIF", "AtomicFiles"]),
         // Photos to class probabilities: ImagePipeline (decode, resize, preprocess), ImagePredictor.
         .target(name: "Inference", dependencies: ["Tensor", "Layers", "Vision"]),
         // The text formats Train and Screening share: the escaper of the SVG plots and the HTML
@@ -107,7 +109,7 @@ let package = Package(
         .testTarget(name: "DemoTests", dependencies: ["Tensor", "Layers", "Train", "Inference", "Zoo", "KerasFiles", "Vision", "Demo", "TestSupport"]),
         .testTarget(name: "ZooTests", dependencies: ["Tensor", "Layers", "Zoo", "TestSupport"]),
         .testTarget(name: "KerasFilesTests", dependencies: ["Tensor", "Layers", "Zoo", "KerasFiles", "CHDF5", "TestSupport"]),
-        .testTarget(name: "VisionTests", dependencies: ["Tensor", "Vision", "TestSupport"]),
+        .testTarget(name: "VisionTests", dependencies: ["Tensor", "Vision", "CEXIF", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Tensor", "Layers", "Vision", "Inference"]),
         .testTarget(name: "MarkupTests", dependencies: ["Markup"]),
         // Runs the built `rubble` tool as a user would.

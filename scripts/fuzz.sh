@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Fuzzes the C shims and the Keras weights reader with libFuzzer and AddressSanitizer (issue 11).
-#   scripts/fuzz.sh [SECONDS]      each harness runs SECONDS (default 60; 4 harnesses)
+#   scripts/fuzz.sh [SECONDS]      each harness runs SECONDS (default 60; 5 harnesses)
 # Builds every harness of Fuzz/ (README there) with `clang -fsanitize=fuzzer,address` against
-# the shims' current sources (Sources/CJPEG, Sources/CPNG, Sources/CHDF5) and Debian's libjpeg,
-# libpng16 and hdf5_serial, runs each from a temporary copy of its seed corpus
+# the shims' current sources (Sources/CJPEG, Sources/CPNG, Sources/CHDF5, Sources/CEXIF) and
+# Debian's libjpeg, libpng16, hdf5_serial and libexif, runs each from a temporary copy of its seed corpus
 # (Fuzz/corpus/<name>), and prints per harness the executions, the coverage libFuzzer reports
 # (cov: edges, ft: features; of the instrumented shim and harness code — the system libraries
 # are not instrumented) and whether it crashed. libFuzzer runs in fork mode and goes on after a
 # crash, so one finding does not end the run; every crashing input (ASan report, deadly signal,
 # leak, timeout, out-of-memory) is then run again alone and classified by the first stack frame
 # outside the sanitizer runtime and libc:
-#   - in our code (Sources/, Fuzz/), in libjpeg or libpng, or unknown: CRASHED — the input is
+#   - in our code (Sources/, Fuzz/), in libjpeg, libpng or libexif, or unknown: CRASHED — the input is
 #     kept under Fuzz/crashes/<harness>-<kind>-<hash> (printed) and the script exits 1;
 #   - not reproduced when the input runs alone (three tries): listed, kept outside the tree, not
 #     a failure (the crash depended on state left by earlier inputs; FUZZ_STRICT=1 fails it);
@@ -55,8 +55,9 @@ targets=(
   "png|Fuzz/png_fuzzer.c $(ls Sources/CPNG/*.c | tr '\n' ' ')|Sources/CPNG/include|-lpng16 -lz"
   "hdf5|Fuzz/hdf5_fuzzer.c $(ls Sources/CHDF5/*.c | tr '\n' ' ')|Sources/CHDF5/include|-lhdf5_serial"
   "keras|Fuzz/keras_reader_fuzzer.c $(ls Sources/CHDF5/*.c | tr '\n' ' ')|Sources/CHDF5/include|-lhdf5_serial"
+  "exif|Fuzz/exif_fuzzer.c $(ls Sources/CEXIF/*.c | tr '\n' ' ')|Sources/CEXIF/include|-lexif"
 )
-only=${FUZZ_ONLY:-jpeg png hdf5 keras}
+only=${FUZZ_ONLY:-jpeg png hdf5 keras exif}
 start=$(date +%s)
 names=()
 for target in "${targets[@]}"; do
@@ -92,7 +93,7 @@ run() {
   echo "$status" >"$work/$name.status"
 }
 
-# Where a crashing input crashes: libhdf5, libjpeg, libpng, ours, unknown, or not-reproduced
+# Where a crashing input crashes: libhdf5, libjpeg, libpng, libexif, ours, unknown, or not-reproduced
 # when three runs of it alone do not crash (the crash depended on what ran before it in the
 # fuzzing process, e.g. libhdf5's global caches) (its report in $3).
 classify() {
@@ -117,6 +118,7 @@ classify() {
     *libhdf5*) echo libhdf5 ;;
     *libjpeg*) echo libjpeg ;;
     *libpng*|*libz.so*) echo libpng ;;
+    *libexif*) echo libexif ;;
     *Sources/*|*Fuzz/*) echo ours ;;
     *) echo unknown ;;
   esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Rubble builds against, when any is missing.
 set -euo pipefail
-packages=(libopenblas-dev liblapacke-dev libjpeg-dev libpng-dev libhdf5-dev libsqlite3-dev pkg-config)
+packages=(libopenblas-dev liblapacke-dev libjpeg-dev libpng-dev libhdf5-dev libexif-dev libsqlite3-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

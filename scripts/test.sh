@@ -4,8 +4,8 @@
 #      chromium if missing; skip it locally with RUBBLE_SKIP_BROWSER=1);
 #   2. Examples/ built and run by path and, against a tagged clone, by version
 #      (scripts/check-examples.sh; skip with RUBBLE_SKIP_EXAMPLES=1);
-#   3. libFuzzer + AddressSanitizer on the JPEG, PNG and HDF5 shims and the weights reader's
-#      walk, 60 s each (scripts/fuzz.sh, ~3 min; RUBBLE_FUZZ_SECONDS, skip with RUBBLE_SKIP_FUZZ=1);
+#   3. libFuzzer + AddressSanitizer on the JPEG, PNG, HDF5 and EXIF shims and the weights reader's
+#      walk, 60 s each (scripts/fuzz.sh, ~4 min; RUBBLE_FUZZ_SECONDS, skip with RUBBLE_SKIP_FUZZ=1);
 #   PostgreSQL: a throwaway cluster on loopback (scripts/postgres.sh; installs postgresql if
 #      missing) for the store's tests, stopped and deleted at exit; its URL goes to the tests in
 #      RUBBLE_POSTGRES_URL (skip with RUBBLE_SKIP_POSTGRES=1: the store is then tested on SQLite only);

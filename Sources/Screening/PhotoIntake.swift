@@ -5,8 +5,9 @@ import Glibc
 import Tensor
 import Vision
 
-/// The first touch of a new photo: one read of its bytes for the SHA-256 digest (and its size),
-/// spread over the cores, and its absolute path; what ``ScreeningStore/enqueue(_:modelID:runID:)``
+/// The first touch of a new photo: one read of its bytes for the SHA-256 digest, its size and
+/// its EXIF capture time, GPS position and orientation (``PhotoMetadata``: malformed EXIF gives
+/// empty fields, never an error), spread over the cores, and its absolute path; what ``ScreeningStore/enqueue(_:modelID:runID:)``
 /// stores. The bytes are not kept: a worker reads the file again to decode it (and checks the digest).
 public enum PhotoIntake {
     public static func read(_ files: [PhotoFile]) -> [PhotoArrival] {
@@ -27,6 +28,11 @@ public enum PhotoIntake {
                         let data = try POSIXPath.readFile(file.fileSystemPath, followLinks: file.followsLinks)
                         out.value[i].digest = SHA256.hash(data).hex
                         out.value[i].size = data.count
+                        let metadata = PhotoMetadata.read(jpeg: data)
+                        out.value[i].takenAt = metadata.takenAt
+                        out.value[i].latitude = metadata.latitude
+                        out.value[i].longitude = metadata.longitude
+                        out.value[i].orientation = metadata.orientation
                     } catch {
                         // The worker reads it again and records why it failed.
                     }

@@ -15,6 +15,8 @@
 // - ClassMask / GrayImage16: single-channel PNGs as stored (class indices, palette indices,
 //   16-bit depth), read through rubble_png_decode_samples_*; exact crops and flips.
 // - ColorMap (matplotlib's jet) and Overlay (heat map blended over an image) for Grad-CAM.
+// - PhotoMetadata: EXIF capture time, GPS position and orientation (EXIFReader over CEXIF /
+//   libexif, validated by EXIFValues); malformed EXIF reads as nil, never as an error.
 //
 // The C shims CJPEG and CPNG (png_decode.c, png_reduce.c, png_encode.c) hold the only setjmp:
 // libjpeg and libpng report errors with longjmp, which must never jump over Swift frames. (No type here is named `Vision`: a type
