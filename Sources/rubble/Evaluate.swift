@@ -30,6 +30,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Verified labels (CSV): report.html's export path,predicted,verified_label, or path,label (or --data).")
     var labels: String?
 
+    @OptionGroup(title: "Verdicts from a store (instead of --labels): the model against every photo a person verified") var store: StoreOptions
+
     @Option(help: "Folder the relative paths of --labels are under when they are not next to the CSV file (e.g. where `rubble screen` ran).")
     var labelsRoot: String?
 
@@ -46,10 +48,10 @@ struct EvaluateCommand: ParsableCommand {
     var out: String
 
     func validate() throws {
-        switch (data, labels) {
-        case (nil, nil): throw ValidationError("give the photos to measure on: --data DIR (one sub-folder per class) or --labels FILE.csv")
-        case (_?, _?): throw ValidationError("give --data or --labels, not both")
-        default: break
+        switch [data != nil, labels != nil, store.url != nil].filter({ $0 }).count {
+        case 0: throw ValidationError("give the photos to measure on: --data DIR (one sub-folder per class), --labels FILE.csv or --db URL")
+        case 1: break
+        default: throw ValidationError("give one of --data, --labels and --db")
         }
         if labelsRoot != nil && labels == nil { throw ValidationError("--labels-root belongs to --labels") }
         guard threshold >= 0 && threshold <= 1 else { throw ValidationError("--threshold must be in [0, 1]") }
@@ -77,14 +79,15 @@ struct EvaluateCommand: ParsableCommand {
             }
             examples = folder
         } else {
-            let verified = try VerifiedLabels.load(csv: URL(fileURLWithPath: labels!),
-                                                   root: labelsRoot.map { URL(fileURLWithPath: $0) })
+            let verified = try labels.map { try VerifiedLabels.load(csv: URL(fileURLWithPath: $0),
+                                                                    root: labelsRoot.map { URL(fileURLWithPath: $0) }) }
+                ?? store.verifiedLabels()
             let dataset = try VerifiedDataset(verified, classNames: storedClasses, pipeline: loaded.pipeline)
             if storedClasses == nil {
                 warn("the weights file stores no class names; taking the labels' (sorted): "
                      + dataset.examples.classNames.joined(separator: ", "))
                 guard dataset.examples.classNames.count == loaded.classCount else {
-                    throw ValidationError("\(labels!) has \(dataset.examples.classNames.count) labels but the model "
+                    throw ValidationError("\(labels ?? store.url ?? "") has \(dataset.examples.classNames.count) labels but the model "
                                           + "\(loaded.classCount) classes; give a weights file that names its classes")
                 }
             }

@@ -39,6 +39,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Verified labels (CSV): report.html's export path,predicted,verified_label, or path,label. Rows without a verdict are skipped.")
     var labels: String?
 
+    @OptionGroup(title: "Verdicts from a store (instead of --labels)") var store: StoreOptions
+
     @Option(help: "Folder the relative paths of --labels are under when they are not next to the CSV file (e.g. where `rubble screen` ran).")
     var labelsRoot: String?
 
@@ -166,9 +168,11 @@ struct TrainCommand: ParsableCommand {
     enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable { case constant, cosine, step }
 
     func validate() throws {
-        if data == nil && labels == nil {
-            throw ValidationError("give the training data: --data DIR (one sub-folder per class), --labels FILE.csv, or both")
+        if data == nil && labels == nil && store.url == nil {
+            throw ValidationError("give the training data: --data DIR (one sub-folder per class), --labels FILE.csv or --db URL, "
+                                  + "or --data with one of the others")
         }
+        if labels != nil && store.url != nil { throw ValidationError("give --labels or --db, not both") }
         if labelsRoot != nil && labels == nil { throw ValidationError("--labels-root belongs to --labels") }
         if let classList {
             guard classList.count >= 2, !classList.contains(where: \.isEmpty), Set(classList).count == classList.count else {
@@ -244,9 +248,10 @@ struct TrainCommand: ParsableCommand {
             warn("skipped \(folder.skipped.count) non-image file(s) in \(data), e.g. \(folder.skipped[0].path): \(folder.skipped[0].reason)")
         }
         let all: any LabelledExamples
-        if let labels {
-            let verified = try VerifiedLabels.load(csv: URL(fileURLWithPath: labels),
-                                                   root: labelsRoot.map { URL(fileURLWithPath: $0) })
+        if labels != nil || store.url != nil {
+            let verified = try labels.map { try VerifiedLabels.load(csv: URL(fileURLWithPath: $0),
+                                                                    root: labelsRoot.map { URL(fileURLWithPath: $0) }) }
+                ?? store.verifiedLabels()
             let merged = try VerifiedDataset(verified, mergingWith: folder, classNames: classList, pipeline: pipeline)
             RunOutput.line("labels: " + merged.summary)
             all = merged.examples

@@ -160,6 +160,43 @@ final class LabelsCommandTests: XCTestCase {
         }
     }
 
+    /// The verdicts go into the screen's store (`rubble verdicts`), and `--db` trains and
+    /// evaluates on every photo with a verdict, as `--labels` does on the CSV.
+    func testVerdictsInTheStoreTrainAndEvaluateAsTheCSVDoes() throws {
+        let root = try temporaryDirectory(self)
+        try makeFolders(root)
+        let csv = try screenAndVerify(root)
+        let db = "sqlite:" + root.appendingPathComponent("out/rubble.sqlite").path
+        let stored = try ToolRunner.run(["verdicts", "--db", db, "--verifier", "ana", csv.path], in: root)
+        XCTAssertEqual(stored.status, 0, stored.standardError)
+        XCTAssertTrue(stored.standardError.contains("5 verdicts by ana stored"), stored.standardError)
+        // A later verdict supersedes an earlier one: e.png becomes damage, then back to intact.
+        let again = root.appendingPathComponent("again.csv")
+        try "path,label\nphotos/e.png,damage\n".write(to: again, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ToolRunner.run(["verdicts", "--db", db, "--verifier", "ben", again.path], in: root).status, 0)
+        try "path,label\nphotos/e.png,intact\n".write(to: again, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ToolRunner.run(["verdicts", "--db", db, "--verifier", "ana", again.path], in: root).status, 0)
+        let weights = try constantModel(bias: [0, 10], in: root, name: "constant.h5")
+        let out = root.appendingPathComponent("eval-db")
+        let evaluated = try ToolRunner.run(["evaluate", "--weights", weights.path, "--db", db, "--out", out.path])
+        XCTAssertEqual(evaluated.status, 0, evaluated.standardError)
+        XCTAssertEqual(try json(out.appendingPathComponent("metrics.json"))["confusionMatrix"] as? [[Int]], [[0, 3], [0, 2]],
+                       "the same five verdicts as the CSV's")
+        let run = root.appendingPathComponent("trained-db")
+        let trained = try ToolRunner.run(["train", "--db", db, "--data", root.appendingPathComponent("data").path, "--arch", "baseline",
+                                          "--head", "4", "--image-size", "48", "--val-split", "0", "--epochs", "1", "--batch-size", "4",
+                                          "--out", run.path])
+        XCTAssertEqual(trained.status, 0, trained.standardError)
+        XCTAssertTrue(trained.standardOutput.contains("data: 10 training images, no validation in classes damage, intact"),
+                      trained.standardOutput)
+        // A path the store does not know is refused with its line; nothing is stored.
+        try "path,label\nphotos/a.png,damage\nphotos/nowhere.png,intact\n".write(to: again, atomically: true, encoding: .utf8)
+        let unknown = try ToolRunner.run(["verdicts", "--db", db, "--verifier", "ana", again.path], in: root)
+        XCTAssertEqual(unknown.status, 64, unknown.standardError)
+        XCTAssertTrue(unknown.standardError.contains("line 3: the store"), unknown.standardError)
+        XCTAssertTrue(unknown.standardError.contains("has no photo photos/nowhere.png"), unknown.standardError)
+    }
+
     func testBadLabelsAndFlagsAreRefused() throws {
         let root = try temporaryDirectory(self)
         try makeFolders(root)
@@ -175,7 +212,7 @@ final class LabelsCommandTests: XCTestCase {
             (["train", "--labels", csv.path, "--classes", "damage", "--out", root.appendingPathComponent("r4").path],
              "--classes must name at least 2 different classes"),
             (["evaluate", "--random-weights", "--data", data, "--labels", csv.path, "--out", root.appendingPathComponent("e").path],
-             "give --data or --labels, not both"),
+             "give one of --data, --labels and --db"),
         ]
         for (arguments, expected) in cases {
             let outcome = try ToolRunner.run(arguments)

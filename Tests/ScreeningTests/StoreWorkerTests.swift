@@ -5,6 +5,7 @@ import PostgresStore
 import Screening
 import SQLiteStore
 import Tensor
+import TestSupport
 import Vision
 import XCTest
 
@@ -214,6 +215,33 @@ final class StoreWorkerTests: XCTestCase {
             XCTAssertEqual(x.filter { $0.key != "milliseconds" }, y.filter { $0.key != "milliseconds" })
         }
         XCTAssertEqual(second.images, 30, "the summary counts the whole folder once")
+    }
+
+    /// EXIF read from JPEGs with known tags reaches the store and results.csv; malformed EXIF
+    /// and a PNG give empty fields, never a failed photo.
+    func testEXIFFieldsReachTheResults() throws {
+        let root = try temporaryFolder(self, "exif")
+        let photos = root.appendingPathComponent("photos")
+        try FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
+        for name in ["exif_ne_full_mm.jpg", "exif_sw_digitized_mm.jpg", "exif_invalid_values_mm.jpg"] {
+            try FileManager.default.copyItem(at: Fixtures.url("exif/\(name)"), to: photos.appendingPathComponent(name))
+        }
+        try write(syntheticPhoto(width: 40, height: 40, seed: 2), to: photos.appendingPathComponent("plain.png"))
+        var options = ScreenOptions(classNames: screeningClassNames, positive: 0)
+        options.minimumSide = 0
+        options.explain = false
+        let out = root.appendingPathComponent("out")
+        _ = try storeScreener(model: FixedOutputModel([[0.4, 0.6]]), pipeline: ImagePipeline(imageSize: 48), options: options,
+                              output: out).run(directory: photos)
+        let rows = Dictionary(uniqueKeysWithValues: try readResults(out).rows.map { (($0["path"]! as NSString).lastPathComponent, $0) })
+        XCTAssertEqual(rows["exif_ne_full_mm.jpg"].map { [$0["latitude"]!, $0["longitude"]!, $0["taken_at"]!] },
+                       ["37.175139", "37.037569", "2023-02-06T04:17:35+03:00"])
+        XCTAssertEqual(rows["exif_sw_digitized_mm.jpg"].map { [$0["latitude"]!, $0["longitude"]!, $0["taken_at"]!] },
+                       ["-33.449000", "-70.650300", "2010-02-27T03:34:08-03:00"])
+        for name in ["exif_invalid_values_mm.jpg", "plain.png"] {
+            XCTAssertEqual(rows[name].map { [$0["latitude"]!, $0["longitude"]!, $0["taken_at"]!, $0["error"]!] }, ["", "", "", ""], name)
+            XCTAssertEqual(rows[name]?["label"], "no_damage", name)
+        }
     }
 
     func testTheRelevancyStageSkipsTheDamageModel() throws {
