@@ -16,8 +16,8 @@
 #    threshold slider, confirm/reject marks, the exported CSV read back from its Blob URL);
 # 7. chromium --screenshot at 1280x900, decoded with python3's zlib: the page is not blank
 #    (many distinct colours, the panels' heat-map colours present);
-# 8. `rubble screen --segmenter` (the small fixture SegFormer): results.csv gains a last column
-#    `severity`, a number in [0, 1] for flagged photos and empty for the others, one
+# 8. `rubble screen --segmenter` (the small fixture SegFormer): results.csv gains a column
+#    `severity` after `error`, a number in [0, 1] for flagged photos and empty for the others, one
 #    segment/<stem>_segment.png per flagged photo, and in chromium every card has its severity,
 #    its segmentation thumbnail loads, and sorting by severity orders the cards.
 # Prints what it checked; exits non-zero only when a check fails (or a tool cannot be had).
@@ -93,7 +93,7 @@ screen() {  # screen() THRESHOLD
 }
 threshold=0.5
 screen $threshold
-# columns: path,digest,phash,duplicate_of,p_intact,p_rubble,label,milliseconds,error (no commas in these paths)
+# columns: path,digest,phash,duplicate_of,p_intact,p_rubble,label,milliseconds,error,latitude,longitude,taken_at (no commas in these paths)
 flagged() { awk -F, -v t="$threshold" 'NR > 1 && $6 != "" && $6 + 0 >= t + 0 { n++ } END { print n + 0 }' "$out/results.csv"; }
 if [ "$(flagged)" -lt 3 ]; then  # a model that learned little: flag everything so the page has cards
   threshold=0
@@ -102,7 +102,7 @@ fi
 
 # --- 4. the files ----------------------------------------------------------------------------------
 header=$(head -1 "$out/results.csv")
-[ "$header" = "path,digest,phash,duplicate_of,p_intact,p_rubble,label,milliseconds,error" ] \
+[ "$header" = "path,digest,phash,duplicate_of,p_intact,p_rubble,label,milliseconds,error,latitude,longitude,taken_at" ] \
   || fail "results.csv header: $header"
 rows=$(($(wc -l < "$out/results.csv") - 1))
 [ "$rows" -eq "$total" ] || fail "results.csv has $rows rows, expected $total"
@@ -253,7 +253,7 @@ say "screening again with --segmenter $segmenter"
   || { cat "$work/screen-severity.log"; fail "rubble screen --segmenter"; }
 grep -q "flagged scored for severity" "$work/screen-severity.log" || fail "the summary does not mention the severity"
 header=$(head -1 "$sout/results.csv")
-[ "$header" = "path,digest,phash,duplicate_of,p_intact,p_rubble,label,milliseconds,error,severity" ] \
+[ "$header" = "path,digest,phash,duplicate_of,p_intact,p_rubble,label,milliseconds,error,severity,latitude,longitude,taken_at" ] \
   || fail "results.csv header with --segmenter: $header"
 # (python3's csv: error messages hold commas)
 counts=$(python3 - "$sout/results.csv" "$threshold" <<'EOF2'

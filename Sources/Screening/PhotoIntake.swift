@@ -12,7 +12,9 @@ import Vision
 public enum PhotoIntake {
     public static func read(_ files: [PhotoFile]) -> [PhotoArrival] {
         var arrivals = files.map { file in
-            PhotoArrival(path: file.path, pathBytes: absolute(file.fileSystemPath), filePath: absolute(file.fileSystemPath), digest: "")
+            // The name as shown identifies the entry (a link inside the folder is an entry of its
+            // own, though it opens its target's file); the escapes keep it one-to-one with the bytes.
+            PhotoArrival(path: file.path, pathBytes: absolute(Array(file.path.utf8)), filePath: absolute(file.fileSystemPath), digest: "")
         }
         arrivals.withUnsafeMutableBufferPointer { buffer in
             let out = UncheckedSendable(buffer)

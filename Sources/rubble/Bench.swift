@@ -8,7 +8,7 @@ import Zoo
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the kernels and networks: sgemm, conv, vgg and models (inference), segment (SegFormer), train (transfer step).",
-        subcommands: [BenchSgemm.self, BenchConv.self, BenchVGG.self, BenchModels.self, BenchSegment.self, BenchTrain.self])
+        subcommands: [BenchSgemm.self, BenchConv.self, BenchVGG.self, BenchModels.self, BenchSegment.self, BenchTrain.self, BenchStore.self])
 }
 
 /// Options every bench command shares.

@@ -39,19 +39,29 @@ struct ScreenCommand: ParsableCommand {
             name=value,..., as rubble segment); no structure in view gives no severity. The \
             segmenter folder and --class-values are checked before any photo is read.
 
-            Before writing anything, checks DIR, the model and the options, and refuses an OUT \
-            that already holds results.csv or report.html of an earlier run unless --overwrite \
-            is given (which replaces them and the earlier Grad-CAM panels). Temporary files an \
-            interrupted run left in OUT are removed at the start. \
-            Writes into OUT (created if missing; every file atomically, kept current as the run \
-            goes, so a crash or Ctrl-C leaves complete files with everything done so far):
+            Everything goes through a store (--db; default OUT/rubble.sqlite, SQLite; \
+            postgres://user@host:port/db for several machines, with rubble worker on the others): \
+            each photo is read once for its SHA-256 and EXIF, queued, and answered by this process \
+            or any worker of the same model; the run returns once every photo it queued has an \
+            answer. A rerun continues where the last one stopped (a photo with the same path and \
+            digest already answered by this model is skipped), also after a crash or SIGKILL. \
+            Before writing anything, checks DIR, the store, the model and the options, and refuses \
+            an OUT that holds results.csv or report.html without its store unless --overwrite \
+            (which, with the default store, also starts the store afresh). Temporary files an \
+            interrupted run left in OUT are removed at the start. With --relevance-weights, a first \
+            model decides which photos are relevant; the others get label irrelevant and skip the \
+            damage model, Grad-CAM and the severity stage. \
+            Writes into OUT (exports of the store, created if missing; every file atomically, \
+            refreshed every few seconds and at the end, so a crash or Ctrl-C leaves complete files):
               results.csv  columns path,digest,phash,duplicate_of,p_<class0>,...,label,milliseconds,error \
             (fixed, one row per photo; duplicates have duplicate_of and empty p/label; unreadable, \
             corrupt and too-small photos, entries not read, and photos whose model output is not \
             finite (NaN or infinite) have the reason in error and empty p/label); with \
             --segmenter only, one more column at the end, severity: the score (6 decimals) of \
             flagged photos with structure in view, empty for every other row (without \
-            --segmenter the columns are exactly the ones above, so tools that read them are unaffected)
+            --segmenter the columns are exactly the ones above, so tools that read them are unaffected); \
+            then always latitude,longitude,taken_at (EXIF GPS and capture time, empty when absent), \
+            then with --relevance-weights relevance (the first model's p(relevant class))
               gradcam/<stem>_gradcam.png  Grad-CAM panel of each flagged photo
               segment/<stem>_segment.png  with --segmenter: each flagged photo beside its class \
             overlay, the severity in the title

@@ -77,7 +77,8 @@ struct ScreenStageOptions: ParsableArguments {
         do {
             return try SegmenterAssessor(folder: segmenter, inputSize: segmenterInputSize, classValues: classValues)
         } catch {
-            throw ValidationError("--segmenter \(segmenter): \(ErrorSentence.describe(error))")
+            CommandLineMessages.error("--segmenter \(segmenter): \(ErrorSentence.describe(error))")
+            throw ExitCode.failure
         }
     }
 }

@@ -25,15 +25,24 @@ struct StoreOptions: ParsableArguments {
         return path
     }
 
+    init() {}
+
+    init(url: String) { self.url = url }
+
     /// Opens the store (migrating it); every failure is a clear error before any work.
     func open(defaultIn output: URL? = nil) throws -> ScreeningStore {
+        try ScreeningStore(openDatabase(defaultIn: output))
+    }
+
+    /// The database the URL names, not yet migrated.
+    func openDatabase(defaultIn output: URL? = nil) throws -> any SQLDatabase {
         if let path = try sqlitePath(defaultIn: output) {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
             try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            return try ScreeningStore(SQLiteDatabase(path: path))
+            return try SQLiteDatabase(path: path)
         }
         guard let url else { throw ValidationError("--db is required") }
-        return try ScreeningStore(PostgresDatabase(url: url))
+        return try PostgresDatabase(url: url)
     }
 
     /// Deletes the default SQLite store in `output` (with its WAL files): `--overwrite`.

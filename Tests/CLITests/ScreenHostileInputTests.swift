@@ -80,7 +80,7 @@ final class ScreenHostileInputTests: XCTestCase {
         let table = parseCSV(text)
         let header = try XCTUnwrap(table.first)
         XCTAssertEqual(Array(header.prefix(4)), ["path", "digest", "phash", "duplicate_of"])
-        XCTAssertEqual(Array(header.suffix(3)), ["label", "milliseconds", "error"])
+        XCTAssertEqual(Array(header.suffix(6)), ["label", "milliseconds", "error", "latitude", "longitude", "taken_at"])
         return table.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
     }
 
@@ -127,6 +127,8 @@ final class ScreenHostileInputTests: XCTestCase {
 
     // MARK: - Earlier results
 
+    /// A rerun into the same folder continues from its store; a folder holding the results of a
+    /// run without its store is refused before anything is written, and left as it was.
     func testRerunIntoAnEarlierRunsFolderIsRefusedAndLeavesItIntact() throws {
         let root = try temporaryDirectory(self)
         let photos = root.appendingPathComponent("photos")
@@ -136,16 +138,26 @@ final class ScreenHostileInputTests: XCTestCase {
         let first = try screen(photos, out: out, weights: model, ["--threshold", "0"])
         XCTAssertEqual(first.status, 0, first.standardError)
         let csv = try Data(contentsOf: out.appendingPathComponent("results.csv"))
-        let html = try Data(contentsOf: out.appendingPathComponent("report.html"))
         let panels = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("gradcam").path).sorted()
         XCTAssertFalse(panels.isEmpty)
+
+        let resumed = try screen(photos, out: out, weights: model, ["--threshold", "0"])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        XCTAssertTrue(resumed.standardError.contains("3 photos were already screened by this model"), resumed.standardError)
+        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("results.csv")), csv, "a rerun counts nothing twice")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("gradcam").path).sorted(), panels)
+
+        // The files of a run whose store is gone (or of a Rubble without one) are never replaced unasked.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(at: out.appendingPathComponent("rubble.sqlite" + suffix)) }
+        let html = try Data(contentsOf: out.appendingPathComponent("report.html"))
         func assertUntouched(_ what: String, file: StaticString = #filePath, line: UInt = #line) throws {
             XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("results.csv")), csv, what, file: file, line: line)
             XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("report.html")), html, what, file: file, line: line)
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("gradcam").path).sorted(),
                            panels, what, file: file, line: line)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("rubble.sqlite").path), what,
+                           file: file, line: line)
         }
-
         let again = try screen(photos, out: out, weights: model)
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.standardError.contains("rubble: error: \(out.appendingPathComponent("results.csv").path) already exists"),

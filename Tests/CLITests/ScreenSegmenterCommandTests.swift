@@ -56,7 +56,7 @@ final class ScreenSegmenterCommandTests: XCTestCase {
         let plain = try screen(plainOut, ["--threshold", "0"])
         XCTAssertEqual(plain.status, 0, plain.standardError)
         let (plainHeader, plainRows) = try table(plainOut)
-        XCTAssertEqual(plainHeader, Self.oldHeader)
+        XCTAssertEqual(plainHeader, Self.oldHeader + ["latitude", "longitude", "taken_at"])
         XCTAssertFalse(plain.standardError.contains("severity"), plain.standardError)
         let scores = plainRows.compactMap { Float($0["p_damage"]!) }.sorted()
         XCTAssertEqual(scores.count, 5)
@@ -66,7 +66,8 @@ final class ScreenSegmenterCommandTests: XCTestCase {
         let run = try screen(out, ["--threshold", "\(threshold)", "--segmenter", segmenter])
         XCTAssertEqual(run.status, 0, run.standardError)
         let (header, rows) = try table(out)
-        XCTAssertEqual(header, Self.oldHeader + ["severity"], "severity is the last column, the others unchanged")
+        XCTAssertEqual(header, Self.oldHeader + ["severity", "latitude", "longitude", "taken_at"],
+                       "severity after the old columns, then the EXIF ones")
         XCTAssertEqual(rows.count, 5)
         var flagged = 0, total = 0.0
         for row in rows {
