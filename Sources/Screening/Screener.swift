@@ -29,7 +29,8 @@ import Vision
 /// `segment/` are never screened, even when they lie inside the screened folder (or are it).
 ///
 /// With ``ScreenOptions/follow``, a photo that failed as empty, truncated, corrupt or
-/// unreadable is screened again once the file changes and settles, and its row replaced.
+/// unreadable is screened again once the file changes and settles, and its row replaced; a
+/// folder that disappears is waited for (a warning), and screened on when it is back.
 public final class Screener {
     public let store: ScreeningStore
     public let options: ScreenOptions
@@ -151,8 +152,21 @@ public final class Screener {
         export.summaryPhotos = mine
         try refresh(force: true, running: true, resumed: resumed, start: start)
 
+        var folderGone = false
         while !stop() {
-            let ready = try watcher.poll()
+            let ready: [PhotoFile]
+            do {
+                ready = try watcher.poll()
+                if folderGone {
+                    warn("\(directory.path) is back; screening it again")
+                    folderGone = false
+                }
+            } catch let error as ScreenError where options.follow {
+                // A folder that disappears (an unmounted share, a moved folder) is waited for.
+                if !folderGone { warn("\(error); still following: waiting for the folder to come back") }
+                folderGone = true
+                ready = []
+            }
             if !ready.isEmpty {
                 let clock = ContinuousClock.now
                 let arrivals = PhotoIntake.read(ready)

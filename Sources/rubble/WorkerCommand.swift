@@ -168,7 +168,14 @@ struct ExportCommand: ParsableCommand {
             export.severityColumn = rows.contains { $0.row.severitySummary != nil }
             export.relevanceColumn = rows.contains { $0.relevance != nil }
             try export.refresh(force: true, running: false)
-            FileHandle.standardError.write(Data("rubble export: \(export.summary.line)\nresults: \(output.appendingPathComponent(ScreenResults.fileName).path)\n".utf8))
+            var text = "rubble export: \(export.summary.line)\n"
+            for w in try opened.workers() {
+                let rate = w.busySeconds > 0 ? String(format: "%.1f photos/s busy", Double(w.photos) / w.busySeconds) : "idle"
+                text += "  worker \(w.name): \(w.photos) photos, \(rate), last seen \(w.lastSeen)\n"
+            }
+            text += "queue: \(try opened.queueDepth(modelID: chosen.id)) photos of this model waiting\n"
+            text += "results: \(output.appendingPathComponent(ScreenResults.fileName).path)\n"
+            FileHandle.standardError.write(Data(text.utf8))
         } catch let error as ValidationError {
             throw error
         } catch {

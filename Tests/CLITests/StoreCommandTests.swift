@@ -135,7 +135,7 @@ final class StoreCommandTests: XCTestCase {
     func testAKilledScreenRerunEndsAsAnUninterruptedOne() throws {
         let root = try temporaryDirectory(self)
         let photos = root.appendingPathComponent("photos")
-        try writeStream(240, in: photos)
+        try writeStream(160, in: photos)
         let model = try weights(in: root)
         let common = ["--weights", model.path, "--min-size", "0", "--threshold", "0.3", "--batch-size", "4"]
         let whole = root.appendingPathComponent("whole"), parts = root.appendingPathComponent("parts")

@@ -207,6 +207,47 @@ final class ScreenRunTests: XCTestCase {
         XCTAssertTrue(html.contains("run finished"))
     }
 
+    /// In follow mode a folder that disappears is waited for, and its new photos are screened
+    /// once it is back.
+    func testFollowSurvivesTheFolderDisappearingAndComingBack() throws {
+        let root = try temporaryFolder(self)
+        let photos = root.appendingPathComponent("photos"), out = root.appendingPathComponent("out")
+        try write(syntheticPhoto(width: 160, height: 160, seed: 1), to: photos.appendingPathComponent("a.png"))
+        let s = try screener(out: out, modelFolder: root, threshold: 0.5) {
+            $0.follow = true
+            $0.pollInterval = 0.05
+            $0.stableSeconds = 0
+            $0.maxSeconds = 60
+        }
+        s.exportInterval = 0.05
+        let warnings = LockedErrors()
+        s.warn = { warnings.add(ScreenError.invalidOption($0)) }
+        let box = UncheckedBox(s)
+        final class Outcome: @unchecked Sendable { var stop = false; var summary: ScreenSummary?; var error: Error? }
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            do { outcome.summary = try box.value.run(directory: photos) { outcome.stop } } catch { outcome.error = error }
+            done.signal()
+        }
+        func wait(until condition: () -> Bool) {
+            let deadline = Date().addingTimeInterval(30)
+            while !condition() && Date() < deadline { usleep(20_000) }
+        }
+        wait { ((try? readResults(out).rows.count) ?? 0) >= 1 }
+        try FileManager.default.removeItem(at: photos)
+        wait { warnings.errors.contains { "\($0)".contains("waiting for the folder to come back") } }
+        try write(syntheticPhoto(width: 160, height: 160, seed: 1), to: photos.appendingPathComponent("a.png"))
+        try write(syntheticPhoto(width: 160, height: 160, seed: 9), to: photos.appendingPathComponent("b.png"))
+        wait { ((try? readResults(out).rows.count) ?? 0) >= 2 }
+        outcome.stop = true
+        done.wait()
+        XCTAssertNil(outcome.error)
+        XCTAssertEqual(try readResults(out).rows.map { ($0["path"]! as NSString).lastPathComponent }, ["a.png", "b.png"])
+        XCTAssertTrue(warnings.errors.contains { "\($0)".contains("is back") }, "\(warnings.errors)")
+        XCTAssertEqual(outcome.summary?.images, 2)
+    }
+
     /// --max-seconds bounds a follow run with nothing to do.
     func testMaxSecondsEndsAnIdleFollowRun() throws {
         let root = try temporaryFolder(self)
