@@ -153,6 +153,34 @@ final class StoreCommandTests: XCTestCase {
         XCTAssertEqual(try panels(parts), try panels(whole))
     }
 
+    /// `--relevance-weights`: a first model whose "relevant" class is below the threshold labels
+    /// a photo irrelevant; the damage model, Grad-CAM and the flag skip it; the summary counts it.
+    func testTheRelevancyFilterLabelsPhotosIrrelevant() throws {
+        let root = try temporaryDirectory(self)
+        let photos = root.appendingPathComponent("photos")
+        try writeStream(6, in: photos)
+        let model = try weights(in: root)
+        // The same tiny model as the relevancy filter, its class "intact" taken for "relevant".
+        for (threshold, irrelevant) in [("0", 0), ("1", 4)] {
+            let out = root.appendingPathComponent("out-\(threshold)")
+            let outcome = try ToolRunner.run(["screen", photos.path, "--weights", model.path, "--min-size", "0", "--threshold", "0",
+                                              "--relevance-weights", model.path, "--relevant-class", "intact",
+                                              "--relevance-threshold", threshold, "--out", out.path])
+            XCTAssertEqual(outcome.status, 0, outcome.standardError)
+            XCTAssertTrue(outcome.standardError.contains(", \(irrelevant) irrelevant"), outcome.standardError)
+            let text = try String(contentsOf: out.appendingPathComponent("results.csv"), encoding: .utf8)
+            let lines = text.split(separator: "\n")
+            XCTAssertTrue(lines[0].hasSuffix(",error,latitude,longitude,taken_at,relevance"), String(lines[0]))
+            XCTAssertEqual(lines.filter { $0.contains(",irrelevant,") }.count, irrelevant, text)
+            let panels = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("gradcam").path)
+            XCTAssertEqual(panels.count, 4 - irrelevant, "irrelevant photos (and the 2 duplicates) get no Grad-CAM panel")
+        }
+        let bad = try ToolRunner.run(["screen", photos.path, "--weights", model.path, "--relevance-weights", model.path,
+                                      "--relevant-class", "people", "--out", root.appendingPathComponent("bad").path])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.standardError.contains("--relevant-class people is not a class of"), bad.standardError)
+    }
+
     func testAStoreThatCannotBeReachedIsAClearErrorBeforeAnyWork() throws {
         let root = try temporaryDirectory(self)
         let photos = root.appendingPathComponent("photos")
