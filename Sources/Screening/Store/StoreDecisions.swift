@@ -89,12 +89,20 @@ extension ScreeningStore {
     public func record(_ preparations: [PreparationRecord]) throws {
         guard !preparations.isEmpty else { return }
         try write("recording \(preparations.count) preparations") { db in
-            for p in preparations {
+            // One multi-row statement per batch (at most 500 rows, 3,500 bound values).
+            for start in stride(from: 0, to: preparations.count, by: 500) {
+                let chunk = preparations[start..<min(start + 500, preparations.count)]
+                var values: [SQLValue] = []
+                values.reserveCapacity(chunk.count * 7)
+                for p in chunk {
+                    values += [SQLValue(p.photo), .text(p.outcome.rawValue), SQLValue(p.hash?.hex), SQLValue(p.width),
+                               SQLValue(p.height), SQLValue(p.message), SQLValue(p.mayChange)]
+                }
+                let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
                 try db.execute("""
                     INSERT INTO preparations (photo_id, outcome, phash, width, height, message, may_change)
-                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (photo_id) DO NOTHING
-                    """, [SQLValue(p.photo), .text(p.outcome.rawValue), SQLValue(p.hash?.hex), SQLValue(p.width),
-                          SQLValue(p.height), SQLValue(p.message), SQLValue(p.mayChange)])
+                    VALUES \(rows) ON CONFLICT (photo_id) DO NOTHING
+                    """, values)
             }
         }
     }

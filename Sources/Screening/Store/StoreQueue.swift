@@ -51,26 +51,59 @@ extension ScreeningStore {
         guard !arrivals.isEmpty else { return [] }
         let now = StoreClock.timestamp()
         return try write("queueing \(arrivals.count) photos", exclusive: true) { db in
-            var out: [(Int, Bool)] = []
-            for a in arrivals {
-                let key: [SQLValue] = [.bytes(a.pathBytes), .text(a.digest)]
-                var photo = try db.scalar("SELECT id FROM photos WHERE path_bytes = ? AND digest = ?", key)?.int
-                if photo == nil {
-                    photo = try db.query("""
-                        INSERT INTO photos (path, path_bytes, file_path, digest, size, source, taken_at, latitude, longitude,
-                          orientation, problem, follows_links, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
-                        """, [.text(a.path), .bytes(a.pathBytes), .bytes(a.filePath), .text(a.digest), SQLValue(a.size),
-                              SQLValue(a.source), SQLValue(a.takenAt), SQLValue(a.latitude), SQLValue(a.longitude),
-                              SQLValue(a.orientation), SQLValue(a.problem), SQLValue(a.followsLinks), .text(now)]).first?.int(0)
+            struct Key: Hashable { let path: [UInt8]; let digest: String }
+            var ids: [Key: Int] = [:]
+            var queued = Set<Int>()
+            // Three multi-row statements per chunk: the photos already known, the new ones, the jobs.
+            for start in stride(from: 0, to: arrivals.count, by: 200) {
+                let chunk = arrivals[start..<min(start + 200, arrivals.count)]
+                let list = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                for row in try db.query("SELECT id, path_bytes, digest FROM photos WHERE path_bytes IN (\(list))",
+                                        chunk.map { .bytes($0.pathBytes) }) {
+                    if let id = row.int(0), let path = row.bytes(1), let digest = row.text(2) { ids[Key(path: path, digest: digest)] = id }
                 }
-                guard let id = photo else { throw StoreError.corruptRow(location: location, table: "photos", detail: "no id for \(a.path)") }
-                let queued = try db.query("""
-                    INSERT INTO jobs (photo_id, model_id, run_id, state, attempts) VALUES (?, ?, ?, 'queued', 0)
-                    ON CONFLICT (photo_id, model_id) DO NOTHING RETURNING id
-                    """, [SQLValue(id), SQLValue(modelID), SQLValue(runID)])
-                out.append((id, !queued.isEmpty))
+                var fresh: [PhotoArrival] = []
+                var seen = Set<Key>()
+                for a in chunk where ids[Key(path: a.pathBytes, digest: a.digest)] == nil && seen.insert(Key(path: a.pathBytes, digest: a.digest)).inserted {
+                    fresh.append(a)
+                }
+                if !fresh.isEmpty {
+                    var values: [SQLValue] = []
+                    values.reserveCapacity(fresh.count * 13)
+                    for a in fresh {
+                        values += [.text(a.path), .bytes(a.pathBytes), .bytes(a.filePath), .text(a.digest), SQLValue(a.size),
+                                   SQLValue(a.source), SQLValue(a.takenAt), SQLValue(a.latitude), SQLValue(a.longitude),
+                                   SQLValue(a.orientation), SQLValue(a.problem), SQLValue(a.followsLinks), .text(now)]
+                    }
+                    let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: fresh.count).joined(separator: ", ")
+                    for row in try db.query("""
+                        INSERT INTO photos (path, path_bytes, file_path, digest, size, source, taken_at, latitude, longitude,
+                          orientation, problem, follows_links, added_at) VALUES \(rows) RETURNING id, path_bytes, digest
+                        """, values) {
+                        if let id = row.int(0), let path = row.bytes(1), let digest = row.text(2) { ids[Key(path: path, digest: digest)] = id }
+                    }
+                }
+                var jobValues: [SQLValue] = []
+                for a in chunk {
+                    guard let id = ids[Key(path: a.pathBytes, digest: a.digest)] else {
+                        throw StoreError.corruptRow(location: location, table: "photos", detail: "no id for \(a.path)")
+                    }
+                    jobValues += [SQLValue(id), SQLValue(modelID), SQLValue(runID)]
+                }
+                let jobRows = Array(repeating: "(?, ?, ?, 'queued', 0)", count: chunk.count).joined(separator: ", ")
+                for row in try db.query("""
+                    INSERT INTO jobs (photo_id, model_id, run_id, state, attempts) VALUES \(jobRows)
+                    ON CONFLICT (photo_id, model_id) DO NOTHING RETURNING photo_id
+                    """, jobValues) {
+                    if let id = row.int(0) { queued.insert(id) }
+                }
             }
-            return out
+            return try arrivals.map { a in
+                guard let id = ids[Key(path: a.pathBytes, digest: a.digest)] else {
+                    throw StoreError.corruptRow(location: location, table: "photos", detail: "no id for \(a.path)")
+                }
+                return (id, queued.contains(id))
+            }
         }
     }
 

@@ -72,24 +72,37 @@ extension ScreeningStore {
         let now = StoreClock.timestamp()
         return try write("storing \(results.count) results") { db in
             var stored = 0
-            for r in results {
-                let held = try db.query("""
-                    UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = ? AND worker = ? AND state = 'claimed' RETURNING id
-                    """, [SQLValue(r.job), .text(worker)])
-                guard !held.isEmpty else { continue }
-                let probabilities = r.probabilities.isEmpty ? nil : r.probabilities.map { "\($0)" }.joined(separator: " ")
+            for start in stride(from: 0, to: results.count, by: 200) {
+                let chunk = Array(results[start..<min(start + 200, results.count)])
+                // The jobs this worker still holds, marked done in one statement.
+                let list = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                let held = Set(try db.query("""
+                    UPDATE jobs SET state = 'done', lease_until = NULL WHERE worker = ? AND state = 'claimed' AND id IN (\(list))
+                    RETURNING id
+                    """, [.text(worker)] + chunk.map { SQLValue($0.job) }).compactMap { $0.int(0) })
+                let answered = chunk.filter { held.contains($0.job) }
+                guard !answered.isEmpty else { continue }
+                var values: [SQLValue] = []
+                values.reserveCapacity(answered.count * 14)
+                for r in answered {
+                    let probabilities = r.probabilities.isEmpty ? nil : r.probabilities.map { "\($0)" }.joined(separator: " ")
+                    values += [SQLValue(r.photo), SQLValue(modelID), .text(r.status.rawValue), SQLValue(r.errorKind?.rawValue),
+                               SQLValue(probabilities), .text(r.label), SQLValue(r.flagged), SQLValue(r.relevance.map(Double.init)),
+                               SQLValue(r.severity), SQLValue(r.severitySummary), .real(r.milliseconds), .text(r.error), .text(worker),
+                               .text(now)]
+                }
                 try db.execute("""
                     INSERT INTO results (photo_id, model_id, status, error_kind, probabilities, label, flagged, relevance, severity,
-                      severity_summary, milliseconds, error, worker, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [SQLValue(r.photo), SQLValue(modelID), .text(r.status.rawValue), SQLValue(r.errorKind?.rawValue),
-                          SQLValue(probabilities), .text(r.label), SQLValue(r.flagged), SQLValue(r.relevance.map(Double.init)),
-                          SQLValue(r.severity), SQLValue(r.severitySummary), .real(r.milliseconds), .text(r.error), .text(worker),
-                          .text(now)])
-                for panel in r.panels {
-                    try db.execute("INSERT INTO panels (photo_id, model_id, kind, png) VALUES (?, ?, ?, ?)",
-                                   [SQLValue(r.photo), SQLValue(modelID), .text(panel.kind), .bytes(panel.png)])
+                      severity_summary, milliseconds, error, worker, finished_at)
+                    VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: answered.count).joined(separator: ", "))
+                    """, values)
+                for r in answered {
+                    for panel in r.panels {
+                        try db.execute("INSERT INTO panels (photo_id, model_id, kind, png) VALUES (?, ?, ?, ?)",
+                                       [SQLValue(r.photo), SQLValue(modelID), .text(panel.kind), .bytes(panel.png)])
+                    }
                 }
-                stored += 1
+                stored += answered.count
             }
             return stored
         }
