@@ -75,8 +75,13 @@ struct AttentionGeometry {
     func queryOffset(item: Int, head: Int) -> Int { item * queries * channels + head * headSize }
     func keyOffset(item: Int, head: Int) -> Int { item * keys * channels + head * headSize }
 
-    /// Score rows per block: the block's scores (`rows · keys` floats) stay near 128 KB, in cache.
-    var blockRows: Int { Swift.max(16, Swift.min(queries, 32768 / Swift.max(keys, 1))) }
+    /// Score rows per block: the block's scores (`rows · keys` floats) stay near 128 KB, in cache;
+    /// with many keys (a ViT's 1370 tokens) at least 128 rows as long as they fit in 1 MB, since
+    /// sgemm calls of a few dozen rows waste most of their time on edges and packing.
+    var blockRows: Int {
+        let keys = Swift.max(keys, 1)
+        return Swift.max(16, Swift.min(queries, Swift.max(32768 / keys, Swift.min(128, 262_144 / keys))))
+    }
 
     /// The attention output without gradients: (item, head, block of query rows) units split
     /// over the cores, each one `scale · Q K_hᵀ` into a score block of its thread, the softmax of

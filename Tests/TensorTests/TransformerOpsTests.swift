@@ -110,10 +110,14 @@ final class TransformerOpsTests: XCTestCase {
     }
 
     func testBlockedInferenceAttentionEqualsTheRecordedPath() {
-        // 600 keys: blocks of 54 query rows, so 130 queries make two full blocks and a partial one.
-        let q = random([2, 130, 8], seed: 14, scale: 2), k = random([2, 600, 8], seed: 15, scale: 2), v = random([2, 600, 8], seed: 16)
-        let geometry = AttentionGeometry(batch: 2, queries: 130, keys: 600, channels: 8, heads: 2)
-        XCTAssertEqual(geometry.blockRows, 54)
+        // 3000 keys: blocks of 87 query rows (1 MB of scores), so 130 queries make a full block and a partial one.
+        let q = random([2, 130, 8], seed: 14, scale: 2), k = random([2, 3000, 8], seed: 15, scale: 2), v = random([2, 3000, 8], seed: 16)
+        let geometry = AttentionGeometry(batch: 2, queries: 130, keys: 3000, channels: 8, heads: 2)
+        XCTAssertEqual(geometry.blockRows, 87)
+        // Few keys keep 128 KB blocks (SegFormer's reduced keys), many get at least 128 rows while they fit in 1 MB.
+        XCTAssertEqual(AttentionGeometry(batch: 1, queries: 16384, keys: 256, channels: 32, heads: 1).blockRows, 128)
+        XCTAssertEqual(AttentionGeometry(batch: 1, queries: 16384, keys: 64, channels: 32, heads: 1).blockRows, 512)
+        XCTAssertEqual(AttentionGeometry(batch: 1, queries: 1370, keys: 1370, channels: 384, heads: 6).blockRows, 128)
         let blocked = withoutGradients { Tensor.multiHeadAttention(query: q, key: k, value: v, heads: 2) }
         let recorded = Tensor.multiHeadAttention(query: q.requiringGradient(), key: k, value: v, heads: 2)
         XCTAssertLessThan(blocked.maxAbsDifference(recorded.detached), 1e-6)
