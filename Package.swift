@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "SegmentationTraining", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles",
                                                              "Segmentation", "AtomicFiles"]),
         // Monocular depth: Depth Anything (DINOv2 + DPT) from Hugging Face folders, its preprocessing and inference.
-        .target(name: "Depth", dependencies: ["Tensor", "Layers", "Vision", "HuggingFaceFiles", "Segmentation"]),
+        .target(name: "Depth", dependencies: ["Tensor", "CKernels", "Layers", "Vision", "HuggingFaceFiles", "Segmentation"]),
         // The conv and sgemm cases timed by `rubble bench` and by the `Benchmarks/` suites.
         .target(name: "KernelBench", dependencies: ["Tensor", "Layers"]),
         .executableTarget(

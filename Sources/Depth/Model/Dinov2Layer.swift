@@ -27,8 +27,18 @@ public final class Dinov2Layer: CompositeLayer {
 
     public var layers: [any Layer] { [attentionNorm, attention, attentionScale, feedForwardNorm, feedForward, feedForwardScale] }
 
-    /// `[batch, tokens, hidden]` -> the same shape.
+    /// `[batch, tokens, hidden]` -> the same shape. Without gradients each LayerScale runs in
+    /// place on its branch, fused with the residual add after the MLP (the one after attention
+    /// is fused into the second norm).
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
+        if !training && !Autograd.isRecording {
+            var branch = try attention(attentionNorm(input, training: false), training: false)
+            branch.scaleChannels(by: attentionScale.lambda.value)
+            let (x, normalized) = try feedForwardNorm.normalizingSum(input, branch)
+            var ffn = try feedForward(normalized, training: false)
+            ffn.scaleChannels(by: feedForwardScale.lambda.value, adding: x)
+            return ffn
+        }
         let branch = try attentionScale(attention(attentionNorm(input, training: training), training: training), training: training)
         let (x, normalized) = try feedForwardNorm.normalizingSum(input, branch)
         return x + (try feedForwardScale(feedForward(normalized, training: training), training: training))

@@ -16,8 +16,13 @@ public final class Dinov2MLP: CompositeLayer {
 
     public var layers: [any Layer] { [expand, project] }
 
-    /// `[batch, tokens, hidden]` -> the same shape.
+    /// `[batch, tokens, hidden]` -> the same shape (GELU in place without gradients).
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        try project(expand(input, training: training).gelu(), training: training)
+        if !training && !Autograd.isRecording {
+            var hidden = try expand(input, training: false)
+            hidden.applyGELU()
+            return try project(hidden, training: false)
+        }
+        return try project(expand(input, training: training).gelu(), training: training)
     }
 }
