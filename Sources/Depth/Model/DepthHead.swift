@@ -5,7 +5,8 @@ import Tensor
 /// Depth Anything's head (`DepthAnythingDepthEstimationHead`): a 3x3 convolution halving the
 /// fusion width, bilinear upsampling (`align_corners=True`) to `patch` times the patch grid (the
 /// input's size, floored to whole patches), a 3x3 convolution with ReLU, a 1x1 convolution to
-/// one channel, then ReLU (relative depth) or a sigmoid (metric depth), times `max_depth`.
+/// one channel, then ReLU (relative depth) or a sigmoid (metric depth), times `max_depth`. Both
+/// 3x3 convolutions run Winograd F(4x4, 3x3) (`Conv2D.preferredAlgorithm`).
 public final class DepthHead: CompositeLayer {
     public let name = "head"
     public let reduce: Conv2D
@@ -21,6 +22,10 @@ public final class DepthHead: CompositeLayer {
         refine = try Conv2D(name: "head.conv2", inputChannels: features / 2, filters: c.headHiddenSize, activation: .relu, rng: &rng)
         output = try Conv2D(name: "head.conv3", inputChannels: c.headHiddenSize, filters: 1, kernelSize: (1, 1),
                             padding: .valid, activation: c.depthEstimationType == .relative ? .relu : .sigmoid, rng: &rng)
+        // Thin 3x3 layers at the full resolution: Winograd F(4x4) runs them 2.5-3x faster than
+        // im2col (measured at 518x518, 64 -> 32 and 32 -> 32 channels), below the rule's 64 channels.
+        reduce.preferredAlgorithm = .winograd4
+        refine.preferredAlgorithm = .winograd4
         type = c.depthEstimationType
         maxDepth = Float(c.maxDepth)
         patchSize = c.patchSize

@@ -9,6 +9,7 @@ public final class Dinov2Attention: CompositeLayer {
     public let heads: Int
     public let query: Dense, key: Dense, value: Dense
     public let output: Dense
+    private let packedProjection = PackedProjection()
 
     /// `name` is the module path of the layer's `attention`, e.g. `backbone.encoder.layer.0.attention`.
     init(name: String, hiddenSize: Int, heads: Int, rng: inout SeededGenerator) throws {
@@ -22,10 +23,18 @@ public final class Dinov2Attention: CompositeLayer {
 
     public var layers: [any Layer] { [query, key, value, output] }
 
-    /// `[batch, tokens, hidden]` -> the same shape.
+    /// `[batch, tokens, hidden]` -> the same shape. Without gradients the three projections are
+    /// one GEMM (``PackedProjection``) whose output the attention reads in place.
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
         guard input.rank == 3, input.shape[2] == query.inputSize else {
             throw LayerError.shapeMismatch(layer: name, expected: "[batch, tokens, \(query.inputSize)]", got: input.shape)
+        }
+        if !training && !Autograd.isRecording {
+            let (weight, bias) = packedProjection.packed([query, key, value])
+            let (batch, tokens, channels) = (input.shape[0], input.shape[1], input.shape[2])
+            let qkv = Tensor.linear(input.reshaped([batch * tokens, channels]), weight: weight, bias: bias)
+            let context = Tensor.multiHeadAttention(packed: qkv.reshaped([batch, tokens, 3 * query.outputSize]), heads: heads)
+            return try output(context, training: false)
         }
         let context = Tensor.multiHeadAttention(query: try query(input, training: training),
                                                 key: try key(input, training: training),

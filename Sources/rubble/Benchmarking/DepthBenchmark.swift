@@ -29,7 +29,7 @@ struct BenchDepth: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Batch sizes.")
     var batches: [Int] = [1]
 
-    @Flag(help: "Also print milliseconds per batch by part (embeddings, attention, MLP, norms, neck, head; unfused).")
+    @Flag(help: "Also print milliseconds per batch by part (embeddings, attention, MLP, norms, LayerScale and residuals unfused, neck, head).")
     var layers = false
 
     @OptionGroup var options: MeasureOptions
