@@ -46,8 +46,9 @@ struct SegmentCommand: ParsableCommand {
             bilinearly to the photo. --depth and --depth-model cannot be combined.
 
             Two images with the same stem get -2, -3, ... appended. Every file is written \
-            atomically. An image that cannot be read is reported on standard error with its path \
-            and the reason; the others are still segmented and the exit status is 1.
+            atomically. An image that cannot be read (or that the depth model cannot take: a side \
+            that rounds to 0) is reported on standard error with its path and the reason; the \
+            others are still segmented and the exit status is 1.
             """)
 
     @Option(help: "A SegFormer folder (config.json + model.safetensors).")

@@ -106,6 +106,17 @@ final class SegmentCommandTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("o/segments.csv").path),
                        "nothing is segmented with a wrong depth model")
+        // A 300x2 strip rounds to 0 rows at the depth model's 56 in multiples of 14: reported with
+        // its path and both sizes, the other photo still segmented, exit status 1.
+        let strip = directory.appendingPathComponent("strip.png")
+        try ImageEncoder.writePNG(RGBImage(width: 300, height: 2, pixels: [UInt8](repeating: 128, count: 1800)), to: strip)
+        let out = directory.appendingPathComponent("o3")
+        let partial = try ToolRunner.run(["segment", "--model", model, "--depth-model", Fixtures.url("segformer/depth").path,
+                                          "--out", out.path, "--", strip.path, image])
+        XCTAssertEqual(partial.status, 1, partial.standardError)
+        XCTAssertTrue(partial.standardError.contains("strip.png") && partial.standardError.contains("300x2"), partial.standardError)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("img_97x61_depth.npy").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("strip_depth.npy").path))
     }
 
     func testBadImagesAreReportedAndTheOthersStillSegmented() throws {

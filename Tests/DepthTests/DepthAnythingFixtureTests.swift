@@ -86,6 +86,21 @@ final class DepthAnythingFixtureTests: XCTestCase {
         assertRelativelyClose(depth, try DepthFixtures.tensor("grid_predicted"), 1e-4, "floored 48x75")
     }
 
+    /// The smallest grids (one patch, one row of patches) run through every stage without a trap,
+    /// and inputs the model cannot take are errors naming the layer.
+    func testTinyAndWrongInputs() throws {
+        let model = try DepthAnythingFolder.load(DepthFixtures.model)
+        for (h, w) in [(14, 14), (14, 98), (27, 15), (70, 14)] {
+            let depth = try withoutGradients { try model(Tensor(zeros: [1, h, w, 3]), training: false) }
+            XCTAssertEqual(depth.shape, [1, h / 14 * 14, w / 14 * 14], "\(h)x\(w)")
+        }
+        XCTAssertThrowsError(try model(Tensor(zeros: [1, 13, 40, 3]), training: false)) { error in
+            XCTAssertTrue("\(error)".contains("depth_anything"), "\(error)")
+        }
+        XCTAssertThrowsError(try model(Tensor(zeros: [1, 28, 28, 4]), training: false))
+        XCTAssertThrowsError(try model(Tensor(zeros: [28, 28, 3]), training: false))
+    }
+
     /// With gradients recorded the model runs its plain PyTorch order (projection after the
     /// upsampling, tokens joined by differentiable ops, items not split): the same numbers.
     func testRecordedPathAgreesWithInference() throws {
