@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "HuggingFaceFiles", targets: ["HuggingFaceFiles"]),
         .library(name: "Segmentation", targets: ["Segmentation"]),
         .library(name: "SegmentationTraining", targets: ["SegmentationTraining"]),
+        .library(name: "Depth", targets: ["Depth"]),
         .executable(name: "rubble", targets: ["rubble"]),
     ],
     dependencies: [
@@ -39,7 +40,7 @@ let package = Package(
     targets: [
         .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "Markup", "Digest",
                                            "GradCAM", "Screening", "Demo", "AtomicFiles", "HuggingFaceFiles", "Segmentation",
-                                           "SegmentationTraining"]),
+                                           "SegmentationTraining", "Depth"]),
         // OpenBLAS, loaded with dlopen after the core type is chosen (ARCHITECTURE.md §4).
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // Softmax rows, GELU, layer norm, resized sums: AVX-512 / AVX2 / portable, chosen at run time.
@@ -90,13 +91,15 @@ let package = Package(
         // Fine-tuning SegFormer: the trainer, its checkpoints, history and evaluation (on Train's optimizers).
         .target(name: "SegmentationTraining", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles",
                                                              "Segmentation", "AtomicFiles"]),
+        // Monocular depth: Depth Anything (DINOv2 + DPT) from Hugging Face folders, its preprocessing and inference.
+        .target(name: "Depth", dependencies: ["Tensor", "CKernels", "Layers", "Vision", "HuggingFaceFiles", "Segmentation"]),
         // The conv and sgemm cases timed by `rubble bench` and by the `Benchmarks/` suites.
         .target(name: "KernelBench", dependencies: ["Tensor", "Layers"]),
         .executableTarget(
             name: "rubble",
             dependencies: [
                 "Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "GradCAM", "KernelBench",
-                "AtomicFiles", "Screening", "Demo", "HuggingFaceFiles", "Segmentation", "SegmentationTraining",
+                "AtomicFiles", "Screening", "Demo", "HuggingFaceFiles", "Segmentation", "SegmentationTraining", "Depth",
                 "SQLiteStore", "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -124,6 +127,9 @@ let package = Package(
         .testTarget(name: "SegmentationTests", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles", "Segmentation", "Demo", "TestSupport"]),
         .testTarget(name: "SegmentationTrainingTests", dependencies: ["Tensor", "Layers", "Vision", "Train", "HuggingFaceFiles", "Segmentation",
                                                                       "SegmentationTraining", "Demo", "TestSupport"]),
+        // Depth Anything against transformers + PyTorch: predicted depth, position embeddings, preprocessing.
+        .testTarget(name: "DepthTests", dependencies: ["Tensor", "Layers", "Vision", "HuggingFaceFiles", "Segmentation", "Depth",
+                                                       "TestSupport"]),
         .testTarget(name: "GradCAMTests", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "GradCAM", "TestSupport"]),
     ]
 )

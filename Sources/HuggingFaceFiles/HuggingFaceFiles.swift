@@ -6,6 +6,7 @@
 //   SafeTensorsWriter                     the writer, in the safetensors library's order and padding
 //   HuggingFaceConfig                     config.json as JSON, with the model_type check
 //   SegformerConfiguration                transformers' SegformerConfig (defaults, validation, save)
+//   DepthAnythingConfiguration            transformers' DepthAnythingConfig with its Dinov2Configuration backbone
 //   ImageProcessorConfiguration           preprocessor_config.json (Segformer / DPT image processors)
 //   JSONValue / JSONFile                  JSON through Foundation (JSONSerialization in, JSONEncoder out)
 //   HuggingFaceError                      every error, naming the file and the tensor or key

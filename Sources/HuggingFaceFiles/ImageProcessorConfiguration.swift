@@ -86,6 +86,14 @@ public struct ImageProcessorConfiguration: Sendable, Equatable {
         resample: .bilinear, doRescale: true, rescaleFactor: 1.0 / 255.0, doNormalize: true,
         imageMean: imageNetMean, imageStd: imageNetStd, doReduceLabels: false)
 
+    /// Depth Anything's `DPTImageProcessor` (the `preprocessor_config.json` of its Hugging Face
+    /// checkpoints): 518 x 518 with the aspect ratio kept and both sides rounded to a multiple of
+    /// 14, bicubic, rescale 1/255, ImageNet mean and std, no padding.
+    public static let depthAnythingDefaults = ImageProcessorConfiguration(
+        imageProcessorType: "DPTImageProcessor", doResize: true, size: .exact(height: 518, width: 518),
+        resample: .bicubic, doRescale: true, rescaleFactor: 1.0 / 255.0, doNormalize: true,
+        imageMean: imageNetMean, imageStd: imageNetStd, keepAspectRatio: true, ensureMultipleOf: 14, doPad: false)
+
     /// Bounds on sizes read from a file (hostile input).
     public static let maximumSize = 65536
 

@@ -17,6 +17,12 @@ public final class Conv2D: Layer {
     /// `.linear`, `.relu` (fused into the output pass), `.sigmoid` or `.swish` (applied after it,
     /// as EfficientNet's squeeze-and-excitation convolutions take them).
     public let activation: Activation
+    /// The algorithm of this layer's passes: `.automatic` (the default) follows
+    /// `ConvolutionKernels.algorithm(for:_:filters:cachedKernel:)`'s rule and the task's
+    /// `ConvolutionKernels.$algorithm`; anything else is used for this layer whatever those say
+    /// (a Winograd choice falls back to im2col where it does not apply). For models whose thin
+    /// 3x3 layers are measured to gain from Winograd below the rule's 64 channels.
+    public var preferredAlgorithm = ConvolutionAlgorithm.automatic
     /// The Winograd-transformed kernel of the forward pass and of backward data (rotated),
     /// kept while the kernel is not being trained (inference, frozen layers, Grad-CAM).
     let forwardKernelCache = WinogradKernelCache()
@@ -81,7 +87,8 @@ public final class Conv2D: Layer {
 
     /// `[batch, h, w, in]` -> `[batch, oh, ow, filters]`
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        let output = try convolve(input)
+        let output = preferredAlgorithm == .automatic ? try convolve(input)
+            : try ConvolutionKernels.$algorithm.withValue(preferredAlgorithm) { try convolve(input) }
         switch activation {
         case .linear, .relu: return output  // ReLU is fused into the output pass
         default: return activation.apply(output)  // sigmoid, swish: a tensor op after the convolution

@@ -1,9 +1,10 @@
 // The umbrella module: `import Rubble` brings in every library module, for the common case of
-// training, evaluating and explaining a classifier, and segmenting damage. Each module can still
+// training, evaluating and explaining a classifier, segmenting damage and estimating depth. Each module can still
 // be imported alone.
 @_exported import AtomicFiles
 @_exported import Demo
 @_exported import Digest
+@_exported import Depth
 @_exported import GradCAM
 @_exported import HuggingFaceFiles
 @_exported import Inference

@@ -7,8 +7,9 @@ import Zoo
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the kernels and networks: sgemm, conv, vgg and models (inference), segment (SegFormer), train (transfer step).",
-        subcommands: [BenchSgemm.self, BenchConv.self, BenchVGG.self, BenchModels.self, BenchSegment.self, BenchTrain.self, BenchStore.self])
+        abstract: "Measure the kernels and networks: sgemm, conv, vgg and models (inference), segment (SegFormer), depth (Depth Anything), train (transfer step), store (the screening store).",
+        subcommands: [BenchSgemm.self, BenchConv.self, BenchVGG.self, BenchModels.self, BenchSegment.self, BenchDepth.self,
+                      BenchTrain.self, BenchStore.self])
 }
 
 /// Options every bench command shares.

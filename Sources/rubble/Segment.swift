@@ -1,5 +1,6 @@
 import ArgumentParser
 import AtomicFiles
+import Depth
 import Foundation
 import HuggingFaceFiles
 import Segmentation
@@ -23,18 +24,31 @@ struct SegmentCommand: ParsableCommand {
             post_process_semantic_segmentation)
               <stem>_segment.png  the photo beside a coloured class overlay, a legend, and the \
             score in the title
-            and OUT/segments.csv gets one row per photo: path,fraction_<class>...,severity,milliseconds \
-            (area fractions of the whole photo; severity empty when no structure is in view).
+            With --depth-model DIR (a Hugging Face Depth Anything folder: config.json, \
+            model.safetensors and, when present, preprocessor_config.json; else Depth Anything's \
+            DPTImageProcessor defaults, 518 with the aspect ratio kept in multiples of 14) it also gets
+              <stem>_depth.npy    float32 [h, w]: the depth model's output (relative inverse depth, \
+            transformers' predicted_depth) at its input resolution
+            and the panel gets a third tile, the depth (red near, blue far).
+            OUT/segments.csv gets one row per photo: \
+            path,fraction_<class>...,severity,milliseconds,severity_depth_weighted (area fractions \
+            of the whole photo; a severity is empty when no structure is in view, \
+            severity_depth_weighted also when no depth was given; milliseconds covers both models).
 
             Severity: v(undamaged_structure)=0, v(damaged_structure)=0.5, v(debris)=1 (other \
-            label sets: --class-values); area weight a(p)=1, or depth(p)^2 with a depth map; \
-            score = sum over structure pixels of a(p) v(c(p)) / sum of a(p), in [0, 1]. --depth \
-            takes one map per image, in order (.npy float32 HxW or a 16-bit PNG), resampled to \
-            the photo when the aspect ratios agree within 1%.
+            label sets: --class-values); score = sum over structure pixels of a(p) v(c(p)) / sum \
+            of a(p), in [0, 1]. `severity` weighs every pixel alike (a(p)=1); \
+            `severity_depth_weighted` uses a(p)=depth(p)^2 (a far pixel covers more of the scene). \
+            --depth takes one map per image, in order (.npy float32 HxW or a 16-bit PNG), resampled \
+            to the photo when the aspect ratios agree within 1%. --depth-model computes it: the \
+            model's disparity d becomes the relative depth min(100, max(d) / d) (the nearest pixel \
+            at 1, anything 100 times farther or more, the sky included, at 100), resampled \
+            bilinearly to the photo. --depth and --depth-model cannot be combined.
 
             Two images with the same stem get -2, -3, ... appended. Every file is written \
-            atomically. An image that cannot be read is reported on standard error with its path \
-            and the reason; the others are still segmented and the exit status is 1.
+            atomically. An image that cannot be read (or that the depth model cannot take: a side \
+            that rounds to 0) is reported on standard error with its path and the reason; the \
+            others are still segmented and the exit status is 1.
             """)
 
     @Option(help: "A SegFormer folder (config.json + model.safetensors).")
@@ -42,6 +56,9 @@ struct SegmentCommand: ParsableCommand {
 
     @Option(parsing: .upToNextOption, help: "Depth maps, one per image in order (.npy float32 HxW or 16-bit PNG).")
     var depth: [String] = []
+
+    @Option(help: "A Depth Anything folder (config.json + model.safetensors): depth for every photo, weighting severity_depth_weighted.")
+    var depthModel: String?
 
     @Option(help: "Output folder.")
     var out = "segments"
@@ -60,6 +77,9 @@ struct SegmentCommand: ParsableCommand {
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
+        guard depth.isEmpty || depthModel == nil else {
+            throw ValidationError("--depth and --depth-model both give depth: use the maps of --depth or the model of --depth-model, not both")
+        }
         guard depth.isEmpty || depth.count == images.count else {
             throw ValidationError("--depth gives \(depth.count) maps for \(images.count) images: give one per image, in order")
         }
@@ -75,6 +95,7 @@ struct SegmentCommand: ParsableCommand {
         let weights = try classValues.map { try Self.parseClassValues($0, classNames: loadedModel.classNames) }
         let processor = try ImageProcessor(configuration: ImageProcessorConfiguration.load(folder: folder), inputSize: inputSize)
         let segmenter = try Segmenter(model: loadedModel, processor: processor, weights: weights)
+        let estimator = try depthModel.map { try DepthEstimator(folder: URL(fileURLWithPath: $0, isDirectory: true)) }
         let outDirectory = try OutputFolder.url(out)
         try FileManager.default.createDirectory(at: outDirectory, withIntermediateDirectories: true)
         let depths = try depth.map { try DepthMap.read(URL(fileURLWithPath: $0)) }
@@ -82,7 +103,8 @@ struct SegmentCommand: ParsableCommand {
         let classNames = loadedModel.classNames
         var rows: [String] = []
         defer {
-            let header = (["path"] + classNames.map { "fraction_\($0)" } + ["severity", "milliseconds"]).joined(separator: ",")
+            let header = (["path"] + classNames.map { "fraction_\($0)" } + ["severity", "milliseconds", "severity_depth_weighted"])
+                .joined(separator: ",")
             try? AtomicFile.write(([header] + rows).joined(separator: "\n") + "\n",
                                         to: outDirectory.appendingPathComponent("segments.csv"))
         }
@@ -91,30 +113,65 @@ struct SegmentCommand: ParsableCommand {
             var indices: [Int] = [], photos: [RGBImage] = []
             for index in start..<min(start + batchSize, images.count) {
                 do {
-                    photos.append(try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: images[index])))
+                    let photo = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: images[index]))
+                    // A photo the depth model cannot take (an extreme aspect ratio) is reported like an unreadable one.
+                    do {
+                        if let estimator { _ = try estimator.preprocessor.outputSize(photoWidth: photo.width, photoHeight: photo.height) }
+                    } catch {
+                        failures += 1
+                        warn("\(images[index]): \(error)")
+                        continue
+                    }
+                    photos.append(photo)
                     indices.append(index)
                 } catch {
                     failures += 1
                     warn("\(error)")
                 }
             }
-            let results = try segmenter.segment(photos, depths: depths.isEmpty ? nil : indices.map { depths[$0] })
+            let predictions = try estimator?.predict(photos)
+            var maps: [DepthMap?]? = depths.isEmpty ? nil : indices.map { depths[$0] }
+            if let predictions {
+                maps = try zip(predictions, zip(indices, photos)).map { prediction, item in
+                    try prediction.relativeDepth(file: images[item.0]).resampled(toWidth: item.1.width, height: item.1.height)
+                }
+            }
+            let results = try segmenter.segment(photos, depths: maps)
             for (offset, result) in results.enumerated() {
                 let index = indices[offset]
                 let stem = outDirectory.appendingPathComponent(stems[index])
                 try AtomicFile.write(NPYFile.data(result.logits), to: URL(fileURLWithPath: stem.path + "_logits.npy"))
+                if let prediction = predictions?[offset] {
+                    try AtomicFile.write(NPYFile.data(prediction.values), to: URL(fileURLWithPath: stem.path + "_depth.npy"))
+                }
                 try result.mask.write(to: URL(fileURLWithPath: stem.path + "_mask.png"))
+                let summary = Self.summary(result, classNames: classNames, weights: segmenter.weights)
+                let depthMap = try maps?[offset].map { try $0.fitted(toWidth: photos[offset].width, height: photos[offset].height) }
                 let panel = try SegmentationPanel.render(photo: photos[offset], mask: result.mask, classNames: classNames,
-                                                         title: result.severity.summary(classNames: classNames, weights: segmenter.weights))
+                                                         title: summary, depth: depthMap)
                 try ImageEncoder.writePNG(panel, to: URL(fileURLWithPath: stem.path + "_segment.png"))
                 let fractions = result.severity.classFractions.map { String(format: "%.6f", $0) }
-                let severity = result.severity.hasStructure ? String(format: "%.6f", result.severity.score) : ""
-                rows.append(([CSV.field(images[index])] + fractions + [severity, String(format: "%.1f", result.milliseconds)])
+                func score(_ s: SeverityScore?) -> String { s.map { $0.hasStructure ? String(format: "%.6f", $0.score) : "" } ?? "" }
+                let milliseconds = result.milliseconds + (predictions?[offset].milliseconds ?? 0)
+                rows.append(([CSV.field(images[index])] + fractions
+                             + [score(result.severity), String(format: "%.1f", milliseconds), score(result.depthWeightedSeverity)])
                     .joined(separator: ","))
-                print("\(images[index]): \(result.severity.summary(classNames: classNames, weights: segmenter.weights))")
+                print("\(images[index]): \(summary)")
             }
         }
         if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// `severity 0.42 · depth-weighted 0.51 · damaged_structure 18% · debris 7%`: the unweighted
+    /// score, the depth-weighted one when there is one, then the class shares (depth-weighted
+    /// when there is a depth map).
+    static func summary(_ result: SegmentationResult, classNames: [String], weights: SeverityWeights) -> String {
+        guard let weighted = result.depthWeightedSeverity, weighted.hasStructure else {
+            return result.severity.summary(classNames: classNames, weights: weights)
+        }
+        var parts = weighted.summary(classNames: classNames, weights: weights).components(separatedBy: " \u{B7} ")
+        parts[0] = String(format: "severity %.2f \u{B7} depth-weighted %.2f", result.severity.score, weighted.score)
+        return parts.joined(separator: " \u{B7} ")
     }
 
     /// `wall=0,crack=0.5,rubble=1` by the model's class names.

@@ -135,4 +135,21 @@ final class WinogradDispatchTests: XCTestCase {
             XCTAssertFalse(conv.forwardKernelCache.isEmpty, "a frozen kernel is cached")
         }
     }
+
+    /// `Conv2D.preferredAlgorithm` overrides the rule and the task's `$algorithm` for that layer
+    /// alone: a 32-channel layer (im2col by the rule) runs F(4x4) and still agrees with im2col.
+    func testPreferredAlgorithmOverridesTheRuleForOneLayer() throws {
+        var rng = SeededGenerator(seed: 80)
+        let layer = try Conv2D(name: "thin", inputChannels: 32, filters: 32, activation: .relu, rng: &rng)
+        layer.bias?.value = Tensor.uniform([32], low: -0.1, high: 0.1, using: &rng)
+        let x = Tensor.uniform([1, 20, 20, 32], low: -1, high: 1, using: &rng)
+        let g = WindowGeometry(input: x.shape, window: (3, 3), stride: (1, 1), padding: .same)!
+        XCTAssertEqual(ConvolutionKernels.algorithm(for: .forward, g, filters: 32), .im2col)
+        let reference = try ConvolutionKernels.$algorithm.withValue(.im2col) { try withoutGradients { try layer(x) } }
+        layer.preferredAlgorithm = .winograd4
+        let preferred = try ConvolutionKernels.$algorithm.withValue(.im2col) { try withoutGradients { try layer(x) } }
+        XCTAssertFalse(layer.forwardKernelCache.isEmpty, "F(4x4) ran and cached its transformed kernel")
+        XCTAssertLessThan(preferred.maxAbsDifference(reference), 1e-4)
+        XCTAssertGreaterThan(preferred.maxAbsDifference(reference), 0, "another algorithm, other rounding")
+    }
 }

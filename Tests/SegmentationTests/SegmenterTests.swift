@@ -41,7 +41,12 @@ final class SegmenterTests: XCTestCase {
             weighted += a * [0, 0.5, 1][Int(c)]
             area += a
         }
-        XCTAssertEqual(result.severity.score, weighted / area, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(result.depthWeightedSeverity).score, weighted / area, accuracy: 1e-9)
+        // The plain score stays unweighted.
+        let counts = (0..<3).map { c in result.mask.indices.filter { $0 == c }.count }
+        XCTAssertEqual(result.severity.score, (0.5 * Double(counts[1]) + Double(counts[2])) / Double(counts.reduce(0, +)),
+                       accuracy: 1e-9)
+        XCTAssertNil(try segmenter.segment([photo]).first?.depthWeightedSeverity)
         let tall = try DepthMap(width: 20, height: 40, values: [Float](repeating: 1, count: 800))
         XCTAssertThrowsError(try segmenter.segment([photo], depths: [tall])) { error in
             XCTAssertTrue("\(error)".contains("20") && "\(error)".contains("97"), "names both sizes: \(error)")

@@ -110,14 +110,39 @@ final class TransformerOpsTests: XCTestCase {
     }
 
     func testBlockedInferenceAttentionEqualsTheRecordedPath() {
-        // 600 keys: blocks of 54 query rows, so 130 queries make two full blocks and a partial one.
-        let q = random([2, 130, 8], seed: 14, scale: 2), k = random([2, 600, 8], seed: 15, scale: 2), v = random([2, 600, 8], seed: 16)
-        let geometry = AttentionGeometry(batch: 2, queries: 130, keys: 600, channels: 8, heads: 2)
-        XCTAssertEqual(geometry.blockRows, 54)
+        // 3000 keys: blocks of 87 query rows (1 MB of scores), so 130 queries make a full block and a partial one.
+        let q = random([2, 130, 8], seed: 14, scale: 2), k = random([2, 3000, 8], seed: 15, scale: 2), v = random([2, 3000, 8], seed: 16)
+        let geometry = AttentionGeometry(batch: 2, queries: 130, keys: 3000, channels: 8, heads: 2)
+        XCTAssertEqual(geometry.blockRows, 87)
+        // Up to 256 keys (SegFormer's reduced keys) 128 KB blocks; more keys get 1 MB, in at most 256 rows.
+        XCTAssertEqual(AttentionGeometry(batch: 1, queries: 16384, keys: 256, channels: 32, heads: 1).blockRows, 128)
+        XCTAssertEqual(AttentionGeometry(batch: 1, queries: 16384, keys: 64, channels: 32, heads: 1).blockRows, 512)
+        XCTAssertEqual(AttentionGeometry(batch: 1, queries: 1370, keys: 1370, channels: 384, heads: 6).blockRows, 191)
+        XCTAssertEqual(AttentionGeometry(batch: 1, queries: 1370, keys: 600, channels: 384, heads: 6).blockRows, 256)
+        XCTAssertEqual(AttentionGeometry(batch: 1, queries: 100, keys: 600, channels: 384, heads: 6).blockRows, 100)
         let blocked = withoutGradients { Tensor.multiHeadAttention(query: q, key: k, value: v, heads: 2) }
         let recorded = Tensor.multiHeadAttention(query: q.requiringGradient(), key: k, value: v, heads: 2)
         XCTAssertLessThan(blocked.maxAbsDifference(recorded.detached), 1e-6)
         XCTAssertLessThan(blocked.maxAbsDifference(referenceAttention(q, k, v, heads: 2)), 1e-6)
+    }
+
+    /// Query, key and value packed side by side per token (one GEMM's output) give the same
+    /// attention as the three tensors apart; 700 tokens make blocks of 256 rows and a partial one.
+    func testPackedAttentionEqualsTheSeparateTensors() {
+        let (batch, tokens, channels) = (2, 700, 12)
+        let packed = random([batch, tokens, 3 * channels], seed: 18, scale: 2)
+        func part(_ index: Int) -> Tensor {
+            Tensor(shape: [batch, tokens, channels]) { out in
+                for row in 0..<(batch * tokens) {
+                    for c in 0..<channels { out[row * channels + c] = packed[flat: row * 3 * channels + index * channels + c] }
+                }
+            }
+        }
+        let separate = withoutGradients { Tensor.multiHeadAttention(query: part(0), key: part(1), value: part(2), heads: 3) }
+        let fused = withoutGradients { Tensor.multiHeadAttention(packed: packed, heads: 3) }
+        XCTAssertEqual(fused.shape, [batch, tokens, channels])
+        XCTAssertLessThan(fused.maxAbsDifference(separate), 1e-6)
+        XCTAssertLessThan(fused.maxAbsDifference(referenceAttention(part(0), part(1), part(2), heads: 3)), 1e-5)
     }
 
     func testItemByItemStacksTheItemsResults() throws {

@@ -7,7 +7,8 @@ public enum TorchLayout: Sendable, Equatable {
     case same
     /// `nn.Linear.weight [out, in]` <-> Dense kernel `[in, out]`.
     case linear
-    /// `nn.Conv2d.weight [out, in, kh, kw]` <-> Conv2D kernel `[kh, kw, in, out]`.
+    /// `nn.Conv2d.weight [out, in, kh, kw]` <-> Conv2D kernel `[kh, kw, in, out]` (and
+    /// `nn.ConvTranspose2d.weight [in, out, kh, kw]` <-> Conv2DTranspose kernel `[kh, kw, out, in]`).
     case convolution
     /// Depthwise `nn.Conv2d(groups=c).weight [c·m, 1, kh, kw]` <-> DepthwiseConv2D kernel `[kh, kw, c, m]`
     /// (multiplier 1 only: channel `c` of the input feeds output `c`).
@@ -51,6 +52,12 @@ public struct TorchTensor {
     public let name: String
     public let parameter: Parameter
     public let layout: TorchLayout
+
+    public init(name: String, parameter: Parameter, layout: TorchLayout) {
+        self.name = name
+        self.parameter = parameter
+        self.layout = layout
+    }
 }
 
 /// A layer that names its parameters as the PyTorch module of the same path does
@@ -67,6 +74,15 @@ extension Dense: TorchModule {
 }
 
 extension Conv2D: TorchModule {
+    public var torchTensors: [TorchTensor] {
+        [TorchTensor(name: "\(name).weight", parameter: kernel, layout: .convolution)]
+            + (bias.map { [TorchTensor(name: "\(name).bias", parameter: $0, layout: .same)] } ?? [])
+    }
+}
+
+/// `nn.ConvTranspose2d.weight [in, out, kh, kw]` <-> Conv2DTranspose kernel `[kh, kw, out, in]`:
+/// the same permutation as a convolution's (``TorchLayout/convolution``).
+extension Conv2DTranspose: TorchModule {
     public var torchTensors: [TorchTensor] {
         [TorchTensor(name: "\(name).weight", parameter: kernel, layout: .convolution)]
             + (bias.map { [TorchTensor(name: "\(name).bias", parameter: $0, layout: .same)] } ?? [])

@@ -11,7 +11,10 @@ public struct SegmentationResult: Sendable {
     public let logits: Tensor
     /// The class of every pixel at the photo's own size (255 never appears: every pixel gets a class).
     public let mask: ClassMask
+    /// The score with area weight 1 for every pixel, whether or not a depth map was given.
     public let severity: SeverityScore
+    /// The score with area weights `depth(p)²` from the photo's depth map; `nil` without one.
+    public let depthWeightedSeverity: SeverityScore?
     /// Preprocessing, the model and the mask, in milliseconds (per photo when run in a batch).
     public let milliseconds: Double
 }
@@ -48,8 +51,9 @@ public struct Segmenter: @unchecked Sendable {
         self.processor = processor
     }
 
-    /// Segments each photo (one batch through the model); `depths[i]`, when given, weights the
-    /// severity of photo `i` (resampled to the photo's size).
+    /// Segments each photo (one batch through the model). `depths[i]`, when given, gives photo
+    /// `i` a depth-weighted score as well (``SegmentationResult/depthWeightedSeverity``; the map
+    /// resampled to the photo's size when the aspect ratios agree, ``DepthMap/fitted(toWidth:height:)``).
     public func segment(_ photos: [RGBImage], depths: [DepthMap?]? = nil) throws -> [SegmentationResult] {
         guard !photos.isEmpty else { return [] }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -63,11 +67,15 @@ public struct Segmenter: @unchecked Sendable {
             let own = Tensor(Array(all[(index * perPhoto)..<((index + 1) * perPhoto)]), shape: [h, w, classes])
             let mask = try LogitsToMask.mask(own, width: photo.width, height: photo.height)
             let depth = try depths?[index].map { try $0.fitted(toWidth: photo.width, height: photo.height) }
-            let severity = try SeverityScore.compute(mask: mask, classCount: classes, weights: weights, depth: depth)
+            let severity = try SeverityScore.compute(mask: mask, classCount: classes, weights: weights)
+            let weighted = try depth.map { try SeverityScore.compute(mask: mask, classCount: classes, weights: weights, depth: $0) }
             results.append(SegmentationResult(logits: own.permuted([2, 0, 1]).detached, mask: mask, severity: severity,
-                                              milliseconds: 0))
+                                              depthWeightedSeverity: weighted, milliseconds: 0))
         }
         let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(photos.count)
-        return results.map { SegmentationResult(logits: $0.logits, mask: $0.mask, severity: $0.severity, milliseconds: milliseconds) }
+        return results.map {
+            SegmentationResult(logits: $0.logits, mask: $0.mask, severity: $0.severity, depthWeightedSeverity: $0.depthWeightedSeverity,
+                               milliseconds: milliseconds)
+        }
     }
 }

@@ -66,8 +66,6 @@ public struct DepthMap: Sendable, Equatable {
             throw SeverityError.depthAspect(depthWidth: width, depthHeight: height, maskWidth: maskWidth,
                                             maskHeight: maskHeight, file: file)
         }
-        let resampled = Resize.resizeMap(values, width: width, height: height, toWidth: maskWidth, toHeight: maskHeight,
-                                         method: .bilinear)
-        return try DepthMap(width: maskWidth, height: maskHeight, values: resampled, file: file)
+        return try resampled(toWidth: maskWidth, height: maskHeight)
     }
 }
