@@ -26,9 +26,10 @@ final class StoreCommandTests: XCTestCase {
     private func writeStream(_ count: Int, in folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var distinct: [RGBImage] = []
+        var generator = SeededGenerator(seed: 7)
         for i in 0..<count {
             let url = folder.appendingPathComponent(String(format: "%04d.png", i))
-            if i % 6 == 5, let source = distinct.randomElement(using: &Fixed.generator) {
+            if i % 6 == 5, let source = distinct.randomElement(using: &generator) {
                 try ImageEncoder.writePNG(source, to: url)
             } else if i % 6 == 2, let source = distinct.last {
                 var near = source
@@ -43,22 +44,6 @@ final class StoreCommandTests: XCTestCase {
                 distinct.append(image)
                 try ImageEncoder.writePNG(image, to: url)
             }
-        }
-    }
-
-    private enum Fixed {
-        nonisolated(unsafe) static var generator = SplitMix(seed: 7)
-    }
-
-    private struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
         }
     }
 

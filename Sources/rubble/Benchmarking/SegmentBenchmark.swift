@@ -48,34 +48,9 @@ struct BenchSegment: ParsableCommand {
             segformer = try Segformer(configuration: SegformerConfiguration(classNames: ["undamaged_structure", "damaged_structure", "debris"]), seed: 1)
             label = "segformer-b0"
         }
-        if !options.json {
-            print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) threads; \(Kernels.variant) kernels; "
-                  + "\(options.statistic.rawValue) of \(options.runs) runs (x5 at batch 1)")
-            print("model           size  batch   images/s   ms/batch")
-        }
-        var rows: [ModelBenchmarkRow] = []
-        for batch in batches {
-            var rng = SeededGenerator(seed: 2)
-            let x = Tensor.uniform([batch, size, size, 3], low: -2, high: 2, using: &rng)
-            let seconds = try Measurement.networkPass(batch: batch, runs: options.runs, statistic: options.statistic) {
-                _ = try withoutGradients { try segformer(x, training: false) }
-            }
-            let row = ModelBenchmarkRow(model: label, image_size: size, batch: batch,
-                                        images_per_s: NetworkBenchmark.round2(Double(batch) / seconds),
-                                        ms_per_batch: NetworkBenchmark.round2(seconds * 1e3))
-            rows.append(row)
-            if !options.json {
-                print(NetworkTable.left(row.model, 14)
-                      + String(format: " %5d  %5d  %9.2f  %9.2f", row.image_size, row.batch, row.images_per_s, row.ms_per_batch))
-                if layers {
-                    for (part, ms) in try Self.timeByPart(segformer, x) {
-                        print("    " + NetworkTable.left(part, 24) + String(format: "%9.2f ms", ms))
-                    }
-                }
-                fflush(nil)
-            }
-        }
-        if options.json { print(String(decoding: try JSONEncoder.pretty.encode(rows), as: UTF8.self)) }
+        try InferenceBatches.run(label: label, size: size, batches: batches, options: options, labelWidth: 14,
+                                 forward: { x in _ = try withoutGradients { try segformer(x, training: false) } },
+                                 parts: layers ? { x in try Self.timeByPart(segformer, x) } : nil)
     }
 
     /// One pass with each part timed on its own (after a warm-up pass): milliseconds per part.
