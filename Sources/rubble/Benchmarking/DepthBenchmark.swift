@@ -56,14 +56,7 @@ struct BenchDepth: ParsableCommand {
 
     /// One pass with each part timed on its own (after a warm-up pass): milliseconds per part.
     static func timeByPart(_ model: DepthAnything, _ x: Tensor) throws -> [(String, Double)] {
-        var totals: [(String, Double)] = []
-        func timed<T>(_ part: String, _ body: () throws -> T) rethrows -> T {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let result = try body()
-            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if let index = totals.firstIndex(where: { $0.0 == part }) { totals[index].1 += ms } else { totals.append((part, ms)) }
-            return result
-        }
+        let timed = PartTimer()
         _ = try withoutGradients { try model(x, training: false) }
         try withoutGradients {
             let backbone = model.backbone
@@ -83,6 +76,6 @@ struct BenchDepth: ParsableCommand {
             let fused = try timed("neck") { try model.neck.fused(states, height: height, width: width, training: false) }
             _ = try timed("head") { try model.head.depth(fused[fused.count - 1], height: height, width: width, training: false) }
         }
-        return totals.sorted { $0.1 > $1.1 }
+        return timed.slowestFirst
     }
 }

@@ -36,3 +36,20 @@ enum InferenceBatches {
         if options.json { print(String(decoding: try JSONEncoder.pretty.encode(rows), as: UTF8.self)) }
     }
 }
+
+/// Milliseconds summed per named part of a pass (`bench segment --layers`, `bench depth --layers`).
+final class PartTimer {
+    private var totals: [(String, Double)] = []
+
+    /// Runs `body` and adds its wall time to `part`.
+    func callAsFunction<T>(_ part: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try body()
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        if let index = totals.firstIndex(where: { $0.0 == part }) { totals[index].1 += ms } else { totals.append((part, ms)) }
+        return result
+    }
+
+    /// The parts, slowest first.
+    var slowestFirst: [(String, Double)] { totals.sorted { $0.1 > $1.1 } }
+}

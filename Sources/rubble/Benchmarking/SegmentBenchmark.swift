@@ -55,14 +55,7 @@ struct BenchSegment: ParsableCommand {
 
     /// One pass with each part timed on its own (after a warm-up pass): milliseconds per part.
     static func timeByPart(_ model: Segformer, _ x: Tensor) throws -> [(String, Double)] {
-        var totals: [(String, Double)] = []
-        func timed<T>(_ part: String, _ body: () throws -> T) rethrows -> T {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let result = try body()
-            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            if let index = totals.firstIndex(where: { $0.0 == part }) { totals[index].1 += ms } else { totals.append((part, ms)) }
-            return result
-        }
+        let timed = PartTimer()
         _ = try withoutGradients { try model(x, training: false) }
         try withoutGradients {
             var states: [Tensor] = []
@@ -80,6 +73,6 @@ struct BenchSegment: ParsableCommand {
             }
             _ = try timed("decode head") { try model.decodeHead.logits(hiddenStates: states, training: false) }
         }
-        return totals.sorted { $0.1 > $1.1 }
+        return timed.slowestFirst
     }
 }
