@@ -15,8 +15,9 @@ Steps, each a hard failure (exit 1) when it does not hold:
   2. wait for #gallery to hold at least one .card;
   3. wait for svg#map to hold path.land and at least one circle.point;
   4. click the first card (it must get class "selected") and press "c";
-  5. GET /api/v1/photos/{id} over HTTP: its verdict must equal its label,
-     given by the signed-in user;
+  5. GET /api/v1/photos/{id} over HTTP: it must have one verdict more than
+     before the key press, its verdict must equal its label, and a verdict
+     with that label by the signed-in user must be among its verdicts;
   6. write a 1280x900 screenshot (PNG).
 Uncaught page exceptions seen along the way fail the check too.
 """
@@ -122,16 +123,26 @@ class Browser:
         return reply.get("result", {})
 
     def close(self):
+        """Asks Chromium to quit, then ends its process group (only ours)."""
         if self.process.poll() is None:
             try:
-                os.killpg(self.process.pid, signal.SIGTERM)
+                self.call("Browser.close", timeout=3)
+            except (CheckFailed, OSError):
+                pass
+            try:
+                self.process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)  # helpers left in the group
+            except (ProcessLookupError, PermissionError):
+                break
+            try:
                 self.process.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                continue
+            time.sleep(0.2)
 
 
 class Page:
@@ -204,13 +215,16 @@ def api_get(base, token, path):
         raise CheckFailed(f"GET /api/v1{path}: {error.reason}")
 
 
-def run(args, browser):
-    base = args.url.rstrip("/")
-    me = api_get(base, args.token, "/me")
-    step(f"token belongs to {me.get('name')} ({me.get('role')})")
+def check_token(base, token):
+    me = api_get(base, token, "/me")
+    step(f"GET /api/v1/me: the token belongs to {me.get('name')} ({me.get('role')})")
     if me.get("role") not in ("verifier", "admin"):
         raise CheckFailed("the token must belong to a verifier or an admin to give a verdict")
+    return me
 
+
+def run(args, browser, me):
+    base = args.url.rstrip("/")
     page = Page(browser)
     page.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900,
                                                       "deviceScaleFactor": 1, "mobile": False})
@@ -257,10 +271,11 @@ def run(args, browser):
     page.click(x, y)
     page.wait_for(f"(document.querySelector('#gallery .card.selected') || {{dataset: {{}}}}).dataset.id === '{first_id}'",
                   f"card {first_id} to get class 'selected'", 5)
-    page.press("c", "KeyC", 67, "c")
     photo = api_get(base, args.token, f"/photos/{first_id}")
     label = photo.get("label")
-    step(f"  card {first_id}: model label {label!r}")
+    before = len(photo.get("verdicts") or [])
+    step(f"  card {first_id}: model label {label!r}, {before} verdict(s) so far")
+    page.press("c", "KeyC", 67, "c")
 
     step(f"GET /api/v1/photos/{first_id} until its verdict is {label!r} by {me.get('name')}")
     deadline = time.monotonic() + 10
@@ -268,7 +283,7 @@ def run(args, browser):
         photo = api_get(base, args.token, f"/photos/{first_id}")
         verdicts = photo.get("verdicts") or []
         mine = [v for v in verdicts if v.get("verifier") == me.get("name") and v.get("label") == label]
-        if label is not None and photo.get("verdict") == label and mine:
+        if label is not None and photo.get("verdict") == label and mine and len(verdicts) > before:
             break
         if time.monotonic() > deadline:
             raise CheckFailed(f"photo {first_id}: verdict {photo.get('verdict')!r}, label {label!r}, "
@@ -322,11 +337,13 @@ def main():
     log_path = os.path.join(profile, "chromium.log")
     browser = None
     try:
+        me = check_token(args.url.rstrip("/"), args.token)
         with open(log_path, "wb") as log:
             step(f"start {args.browser}")
             browser = Browser(args.browser, profile, log)
-            browser.call("Browser.getVersion")
-            first_id, label, cards, counts = run(args, browser)
+            version = browser.call("Browser.getVersion")
+            step(f"  {version.get('product')}")
+            first_id, label, cards, counts = run(args, browser, me)
         print(f"[check] PASSED in {time.monotonic() - started:.1f} s: {cards} card(s), {counts['land']} land path(s), "
               f"{counts['points']} point(s); photo {first_id} confirmed as {label!r}; screenshot {args.screenshot}")
         return 0
@@ -334,7 +351,9 @@ def main():
         print(f"[check] FAILED: {error}", file=sys.stderr)
         try:
             with open(log_path, "rb") as log:
-                tail = log.read()[-1500:].decode(errors="replace").strip()
+                lines = [line for line in log.read().decode(errors="replace").splitlines()
+                         if line.strip() and "dbus" not in line]  # dbus noise: no bus in a container
+            tail = "\n".join(lines[-12:])
             if tail:
                 print(f"[check] chromium log (tail):\n{tail}", file=sys.stderr)
         except OSError:

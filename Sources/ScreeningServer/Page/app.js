@@ -13,6 +13,7 @@ const state = {
   me: null,            // {name, role}
   model: null,         // {classes, positive, threshold, description}
   photos: new Map(),   // id -> PHOTO, every photo seen so far
+  touched: new Map(),  // id -> time (ms) the page last updated that photo itself
   watermark: 0,        // every photo with id <= watermark is no longer queued
   cards: new Map(),    // id -> {el, photo, sig, urls, loaded}
   order: [],           // ids of the shown cards, in display order
@@ -118,6 +119,7 @@ function signOut(reason = "") {
   for (const id of [...state.cards.keys()]) removeCard(id);
   Object.assign(state, { token: null, me: null, model: null, watermark: 0, selected: null, order: [], mapTouched: false, view: null });
   state.photos.clear();
+  state.touched.clear();
   const points = $("map").querySelector("g.point-layer");
   if (points) points.remove();
   $("app").hidden = true;
@@ -157,6 +159,7 @@ function startApp() {
 // queued. Photos may finish out of order; the ones after the first queued
 // photo are fetched again next time, so their status stays current.
 async function pollPhotosOnce() {
+  const startedAt = Date.now();
   let cursor = state.watermark;
   const fetched = [];
   for (let pages = 0; pages < 100; pages++) {
@@ -169,7 +172,8 @@ async function pollPhotosOnce() {
   let watermark = state.watermark;
   let blocked = false;
   for (const photo of fetched) {
-    state.photos.set(photo.id, photo);
+    // A verdict given while this poll was under way is newer than its copy.
+    if ((state.touched.get(photo.id) || 0) <= startedAt) state.photos.set(photo.id, photo);
     if (!blocked && photo.status !== "queued") watermark = photo.id;
     else blocked = true;
   }
@@ -195,6 +199,7 @@ async function pollLoop(generation) {
 async function refreshPhoto(id) {
   const photo = await apiJSON(`/photos/${id}`);
   state.photos.set(id, photo);
+  state.touched.set(id, Date.now());
   render();
 }
 
@@ -317,6 +322,15 @@ function render() {
   drawPoints(shown);
 }
 
+// The newest entry of photo.verdicts (by created_at; the later one on a tie).
+function latestVerdict(photo) {
+  let latest = null;
+  for (const v of photo.verdicts || []) {
+    if (!latest || new Date(v.created_at) >= new Date(latest.created_at)) latest = v;
+  }
+  return latest;
+}
+
 // Builds the card element for one photo (images are filled in lazily).
 function buildCard(photo) {
   const model = state.model;
@@ -342,7 +356,7 @@ function buildCard(photo) {
     facts.append(el("dt", {}, "place"), el("dd", {}, `${lat.toFixed(4)}, ${lon.toFixed(4)} `, link));
   }
 
-  const latest = photo.verdicts && photo.verdicts.length ? photo.verdicts[photo.verdicts.length - 1] : null;
+  const latest = latestVerdict(photo);
   const verdict = el("div", { class: "verdict" + (photo.verdict ? " given" : "") },
     latest ? `verdict: ${latest.label} by ${latest.verifier}` : photo.verdict ? `verdict: ${photo.verdict}` : "no verdict yet");
   if (photo.verdicts && photo.verdicts.length > 1) {
@@ -414,6 +428,13 @@ function select(id, scroll = true) {
   const card = state.cards.get(id);
   if (card && scroll) card.el.scrollIntoView({ block: "nearest", behavior: "smooth" });
   highlightPoint(id);
+  // Photos below the watermark are not polled again: re-read the selected
+  // one so that teammates' verdicts show up (at most every 5 s per photo).
+  const now = Date.now();
+  if (card && now - (card.refreshedAt || 0) > 5000) {
+    card.refreshedAt = now;
+    refreshPhoto(id).catch(() => {});
+  }
 }
 
 function moveSelection(step) {
@@ -458,6 +479,7 @@ async function giveVerdict(id, label) {
     photo.verdict = body.label;
     photo.verdicts = [...(photo.verdicts || []), { label: body.label, verifier: body.verifier, created_at: body.created_at }];
     state.photos.set(id, photo);
+    state.touched.set(id, Date.now());
     render();
     refreshPhoto(id).catch(() => {});
     refreshTeam().catch(() => {});
