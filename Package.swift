@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Screening", targets: ["Screening"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
         .library(name: "PostgresStore", targets: ["PostgresStore"]),
+        .library(name: "ScreeningServer", targets: ["ScreeningServer"]),
         .library(name: "Demo", targets: ["Demo"]),
         .library(name: "HuggingFaceFiles", targets: ["HuggingFaceFiles"]),
         .library(name: "Segmentation", targets: ["Segmentation"]),
@@ -36,6 +37,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        // `rubble serve` only: the HTTP server and the Prometheus text format of /metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .target(name: "Rubble", dependencies: ["Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "Markup", "Digest",
@@ -81,6 +85,16 @@ let package = Package(
             "Screening", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // `rubble serve`: photos in over HTTP (Hummingbird 2), accounts, the live verification page
+        // and its map, /metrics. Only this target and the `rubble` tool build the web server.
+        .target(name: "ScreeningServer", dependencies: [
+            "Screening", "Vision", "Markup", "Digest",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [
+            .embedInCode("Page/index.html"), .embedInCode("Page/app.js"), .embedInCode("Page/app.css"),
+            .embedInCode("Page/world.json"),
+        ]),
         // `rubble demo`: synthetic scenes, the baseline CNN trained, evaluated and saved as Keras files.
         .target(name: "Demo", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Train", "Zoo", "KerasFiles",
                                            "HuggingFaceFiles", "Segmentation", "SegmentationTraining"]),
@@ -100,7 +114,7 @@ let package = Package(
             dependencies: [
                 "Tensor", "Layers", "Train", "Zoo", "KerasFiles", "Vision", "Inference", "GradCAM", "KernelBench",
                 "AtomicFiles", "Screening", "Demo", "HuggingFaceFiles", "Segmentation", "SegmentationTraining", "Depth",
-                "SQLiteStore", "PostgresStore",
+                "SQLiteStore", "PostgresStore", "ScreeningServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Fixture loading (.npy) and finite-difference checking shared by the test targets.

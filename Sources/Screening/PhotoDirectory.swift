@@ -23,6 +23,9 @@ public struct PhotoFile: Sendable, Hashable {
     public let problem: String?
     /// Whether opening it may follow a symbolic link (only with `--follow-symlinks`).
     public let followsLinks: Bool
+    /// The bytes themselves, when the photo is kept in the store rather than in a file (an
+    /// upload to `rubble serve`): read instead of ``fileSystemPath``.
+    public var storedBytes: Data?
 
     public init(url: URL, path: String, relativePath: String) {
         self.init(url: url, path: path, relativePath: relativePath, fileSystemPath: Array(url.path.utf8))

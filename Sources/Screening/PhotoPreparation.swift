@@ -183,7 +183,7 @@ public struct PhotoPreparer: Sendable {
         let decoded: RGBImage? = { () -> RGBImage? in
             let data: Data
             do {
-                data = try POSIXPath.readFile(photo.file.fileSystemPath, followLinks: photo.file.followsLinks)
+                data = try photo.file.storedBytes ?? POSIXPath.readFile(photo.file.fileSystemPath, followLinks: photo.file.followsLinks)
             } catch {
                 let reason = (error as? POSIXPath.ReadFailure)?.reason ?? Self.reason(error)
                 photo.state = .failed(ImageError.unreadable(file: photo.file.path, reason: reason).description)

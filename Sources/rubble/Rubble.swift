@@ -11,7 +11,7 @@ struct Rubble: ParsableCommand {
         commandName: "rubble",
         abstract: "Fine-tune VGG on labelled photos, screen new photos, and explain the decisions.",
         version: rubbleVersion,
-        subcommands: [Bench.self, Inspect.self, TrainCommand.self, TrainSegmenterCommand.self, EvaluateCommand.self, Predict.self, GradCAMCommand.self, DedupCommand.self, ScreenCommand.self, WorkerCommand.self, ExportCommand.self, VerdictsCommand.self, SegmentCommand.self, DemoCommand.self])
+        subcommands: [Bench.self, Inspect.self, TrainCommand.self, TrainSegmenterCommand.self, EvaluateCommand.self, Predict.self, GradCAMCommand.self, DedupCommand.self, ScreenCommand.self, WorkerCommand.self, ExportCommand.self, VerdictsCommand.self, ServeCommand.self, UsersCommand.self, SegmentCommand.self, DemoCommand.self])
 
     /// Runs the command and reports every failure the same way: `rubble: error: <what>` on
     /// standard error (with a usage hint for a mistyped command line), exit status 64 for a

@@ -17,6 +17,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A row holds a value this build cannot read (the table, the column, the value).
     case corruptRow(location: String, table: String, detail: String)
 
+    /// `rubble users add` for a name the store already has.
+    case userExists(location: String, name: String)
+    /// A user name that is empty, too long, or has characters other than letters, digits and `._-@`.
+    case invalidUserName(String)
+
     public var description: String {
         switch self {
         case .invalidURL(let url, let reason):
@@ -32,6 +37,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(location): model \(fingerprint): \(reason)"
         case .failed(let location, let operation, let reason): return "\(location): \(operation) failed (\(reason))"
         case .corruptRow(let location, let table, let detail): return "\(location): table \(table): \(detail)"
+        case .userExists(let location, let name): return "\(location): there is already a user \(name)"
+        case .invalidUserName(let name):
+            return "user name \(name.debugDescription): use 1 to 64 letters, digits, '.', '_', '-' or '@'"
         }
     }
 }

@@ -22,6 +22,11 @@ public struct PhotoArrival: Sendable {
     public var problem: String?
     /// Whether the walk followed a symbolic link to reach it.
     public var followsLinks = false
+    /// The photo's bytes, kept in the store (an upload to `rubble serve`: every worker on any
+    /// machine reads them from there); nil for a file a worker opens at ``filePath``.
+    public var image: [UInt8]?
+    /// The account that uploaded it (`rubble serve`).
+    public var uploader: String?
 
     public init(path: String, pathBytes: [UInt8], filePath: [UInt8], digest: String) {
         self.path = path
@@ -41,6 +46,8 @@ public struct ClaimedJob: Sendable {
     public let digest: String
     public let problem: String?
     public let followsLinks: Bool
+    /// The photo's bytes are in the store (``ScreeningStore/images(of:)``), not in a file.
+    public let imageInStore: Bool
 }
 
 extension ScreeningStore {
@@ -69,16 +76,17 @@ extension ScreeningStore {
                 }
                 if !fresh.isEmpty {
                     var values: [SQLValue] = []
-                    values.reserveCapacity(fresh.count * 13)
+                    values.reserveCapacity(fresh.count * 15)
                     for a in fresh {
                         values += [.text(a.path), .bytes(a.pathBytes), .bytes(a.filePath), .text(a.digest), SQLValue(a.size),
                                    SQLValue(a.source), SQLValue(a.takenAt), SQLValue(a.latitude), SQLValue(a.longitude),
-                                   SQLValue(a.orientation), SQLValue(a.problem), SQLValue(a.followsLinks), .text(now)]
+                                   SQLValue(a.orientation), SQLValue(a.problem), SQLValue(a.followsLinks), .text(now),
+                                   a.image.map { .bytes($0) } ?? .null, SQLValue(a.uploader)]
                     }
-                    let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: fresh.count).joined(separator: ", ")
+                    let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: fresh.count).joined(separator: ", ")
                     for row in try db.query("""
                         INSERT INTO photos (path, path_bytes, file_path, digest, size, source, taken_at, latitude, longitude,
-                          orientation, problem, follows_links, added_at) VALUES \(rows) RETURNING id, path_bytes, digest
+                          orientation, problem, follows_links, added_at, image, uploader) VALUES \(rows) RETURNING id, path_bytes, digest
                         """, values) {
                         if let id = row.int(0), let path = row.bytes(1), let digest = row.text(2) { ids[Key(path: path, digest: digest)] = id }
                     }
@@ -133,13 +141,27 @@ extension ScreeningStore {
             try db.execute("UPDATE jobs SET state = 'claimed', worker = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (\(list))",
                            [.text(worker), .real(now + leaseSeconds)] + ids.map { SQLValue($0) })
             return try db.query("""
-                SELECT j.id, j.photo_id, j.run_id, p.path, p.file_path, p.digest, p.problem, p.follows_links
+                SELECT j.id, j.photo_id, j.run_id, p.path, p.file_path, p.digest, p.problem, p.follows_links,
+                  CASE WHEN p.image IS NULL THEN 0 ELSE 1 END
                 FROM jobs j JOIN photos p ON p.id = j.photo_id WHERE j.id IN (\(list)) ORDER BY j.photo_id
                 """, ids.map { SQLValue($0) }).map { row in
                 ClaimedJob(job: row.int(0) ?? 0, photo: row.int(1) ?? 0, run: row.int(2) ?? 0, path: row.text(3) ?? "",
                            filePath: row.bytes(4) ?? [], digest: row.text(5) ?? "", problem: row.text(6),
-                           followsLinks: (row.int(7) ?? 0) != 0)
+                           followsLinks: (row.int(7) ?? 0) != 0, imageInStore: (row.int(8) ?? 0) != 0)
             }
+        }
+    }
+
+    /// The stored bytes of those of `photos` kept in the store (uploads), by photo id.
+    public func images(of photos: [Int]) throws -> [Int: [UInt8]] {
+        guard !photos.isEmpty else { return [:] }
+        let list = Array(repeating: "?", count: photos.count).joined(separator: ", ")
+        return try write("reading \(photos.count) stored photos") { db in
+            var out: [Int: [UInt8]] = [:]
+            for row in try db.query("SELECT id, image FROM photos WHERE image IS NOT NULL AND id IN (\(list))", photos.map { SQLValue($0) }) {
+                if let id = row.int(0), let bytes = row.bytes(1) { out[id] = bytes }
+            }
+            return out
         }
     }
 

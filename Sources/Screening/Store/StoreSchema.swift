@@ -29,9 +29,11 @@
 /// - `verdicts(id, photo_id, label, verifier, created_at)`: human verification.
 /// - `workers(name, host, pid, model_id, started_at, last_seen, photos, busy_seconds)`: progress
 ///   and throughput of each worker.
+/// - `users(id, name, role, token_hash, created_at)` (version 2): the accounts of `rubble serve`;
+///   only the SHA-256 of a token is kept; `photos.uploader` (version 2) names who uploaded a photo.
 public enum StoreSchema {
     /// The highest migration this build knows.
-    public static let version = 1
+    public static let version = 2
 
     struct Migration: Sendable {
         let version: Int
@@ -91,6 +93,16 @@ public enum StoreSchema {
                 CREATE TABLE workers (name TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, model_id BIGINT,
                   started_at TEXT NOT NULL, last_seen TEXT NOT NULL, photos BIGINT NOT NULL, busy_seconds \(d.double) NOT NULL)
                 """,
+            ]
+        },
+        Migration(version: 2) { d in
+            [
+                """
+                CREATE TABLE users (id \(d.serialKey), name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+                  token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)
+                """,
+                "CREATE INDEX verdicts_verifier ON verdicts (verifier)",
+                "ALTER TABLE photos ADD COLUMN uploader TEXT",
             ]
         },
     ]

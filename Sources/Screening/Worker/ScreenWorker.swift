@@ -182,14 +182,19 @@ public final class ScreenWorker {
              indices, group.decided)
         }
         let known = duplicates.index
-        let job = UncheckedSendable((pending, preparers, known))
+        let stored = try store.images(of: jobs.filter(\.imageInStore).map(\.photo))
+        let job = UncheckedSendable((pending, preparers, known, stored))
         let work: @Sendable () -> Void = {
-            let (pending, preparers, known) = job.value
+            let (pending, preparers, known, stored) = job.value
             for (preparer, indices, decided) in preparers {
                 let files = indices.map { i in
                     let j = pending.jobs[i]
-                    return PhotoFile(url: URL(fileURLWithPath: String(decoding: j.filePath, as: UTF8.self)), path: j.path,
-                                     relativePath: j.path, fileSystemPath: j.filePath, problem: j.problem, followsLinks: j.followsLinks)
+                    var file = PhotoFile(url: URL(fileURLWithPath: String(decoding: j.filePath, as: UTF8.self)), path: j.path,
+                                         relativePath: j.path, fileSystemPath: j.filePath, problem: j.problem, followsLinks: j.followsLinks)
+                    if j.imageInStore {
+                        file.storedBytes = stored[j.photo].map { Data($0) } ?? Data()
+                    }
+                    return file
                 }
                 let prepared = preparer.prepare(files, known: decided ? nil : known, times: &pending.times)
                 for (i, photo) in zip(indices, prepared) { pending.photos[i] = photo }

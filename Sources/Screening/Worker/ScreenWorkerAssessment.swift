@@ -87,13 +87,15 @@ extension ScreenWorker {
     private func decodeForAssessment(_ jobs: [ClaimedJob], side: Int?) -> [Decoded] {
         var decoded = [Decoded](repeating: .failure("not decoded"), count: jobs.count)
         let atLeast = side.map { (width: max(1, $0), height: max(1, $0)) }
+        let stored = (try? store.images(of: jobs.filter(\.imageInStore).map(\.photo))) ?? [:]
         decoded.withUnsafeMutableBufferPointer { out in
             let out = UncheckedSendable(out)
             Parallel.forEachRange(jobs.count) { range in
                 for j in range {
                     let job = jobs[j]
                     do {
-                        let data = try POSIXPath.readFile(job.filePath, followLinks: job.followsLinks)
+                        let data = try job.imageInStore ? Data(stored[job.photo] ?? [])
+                            : POSIXPath.readFile(job.filePath, followLinks: job.followsLinks)
                         guard SHA256.hash(data).hex == job.digest else {
                             out.value[j] = .failure("\(job.path): the file changed after it was classified; severity not assessed")
                             continue
