@@ -20,7 +20,7 @@ public struct ServerSettings: Sendable {
     /// Largest accepted `width * height`, read from the image's header before any decoding.
     public var maximumPixels = 50_000_000
     /// Requests per minute one token may make (a burst of a tenth of it at once, at least 10).
-    public var requestsPerMinute = 1200
+    public var requestsPerMinute = 6000
     /// Store connections for request handlers.
     public var storeConnections = 4
 

@@ -61,7 +61,7 @@ struct ServeCommand: ParsableCommand {
     var maxPixels: Int = 50_000_000
 
     @Option(help: "Requests per minute per account.")
-    var rateLimit: Int = 1200
+    var rateLimit: Int = 6000
 
     func validate() throws {
         if store.url == nil { throw ValidationError("--db is required: the store (a file for one box, postgres://... for several)") }
@@ -112,6 +112,10 @@ struct ServeCommand: ParsableCommand {
             let runID = try opened.startRun(modelID: modelID, folder: "serve \(listen)",
                                             options: RunOptions(positive: positiveIndex, threshold: threshold, minimumSide: minSize,
                                                                 explain: !noGradcam))
+            let requeued = try opened.queueStoredPhotos(modelID: modelID, runID: runID)
+            if requeued > 0 {
+                FileHandle.standardError.write(Data("rubble serve: \(requeued) earlier uploads queued for this model\n".utf8))
+            }
             var chosen = ServerSettings(modelID: modelID, runID: runID, classNames: classNames, positive: positiveIndex,
                                         threshold: threshold, modelDescription: description)
             chosen.host = host

@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import KerasFiles
 import Layers
+import PostgresStore
 import Screening
 import SQLiteStore
 import TestSupport
@@ -123,4 +124,37 @@ func storeScreener(model: any Layer, pipeline: ImagePipeline, options: ScreenOpt
     return try Screener(model: model, pipeline: pipeline, options: options, output: output, store: store,
                         identity: StoredModel(fingerprint: fingerprint, description: "test", classNames: options.classNames),
                         relevance: relevance, assessor: assessor)
+}
+
+extension XCTestCase {
+    /// The stores a test runs on: SQLite always, PostgreSQL when `RUBBLE_POSTGRES_URL` names a database (emptied first).
+    func databases(_ name: String) throws -> [(String, () throws -> any SQLDatabase)] {
+        let root = try temporaryFolder(self, name)
+        var out: [(String, () throws -> any SQLDatabase)] = [
+            ("sqlite", { try SQLiteDatabase(path: root.appendingPathComponent("store.sqlite").path) }),
+        ]
+        if let url = ProcessInfo.processInfo.environment["RUBBLE_POSTGRES_URL"] {
+            // A fresh schema per test: drop every table first.
+            let db = try PostgresDatabase(url: url)
+            try db.transaction(exclusive: true) { db in
+                for table in ["users", "panels", "results", "jobs", "decisions", "preparations", "verdicts", "workers", "runs", "photos",
+                              "models", "settings", "migrations"] {
+                    try db.execute("DROP TABLE IF EXISTS \(table) CASCADE")
+                }
+            }
+            db.close()
+            out.append(("postgres", { try PostgresDatabase(url: url) }))
+        }
+        return out
+    }
+
+    func worker(_ store: ScreeningStore, modelID: Int, name: String) throws -> ScreenWorker {
+        let (model, _) = try tinyModel(in: try temporaryFolder(self, "model"))
+        let w = try ScreenWorker(store: store, modelID: modelID, classNames: screeningClassNames, model: model,
+                                 pipeline: ImagePipeline(imageSize: 48), duplicateThreshold: 10, name: name)
+        w.batchSize = 4
+        w.leaseSeconds = 2
+        w.overlap = false
+        return w
+    }
 }

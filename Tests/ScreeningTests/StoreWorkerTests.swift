@@ -33,36 +33,6 @@ final class StoreWorkerTests: XCTestCase {
         return try FileManager.default.contentsOfDirectory(atPath: folder.path).count
     }
 
-    func databases(_ name: String) throws -> [(String, () throws -> any SQLDatabase)] {
-        let root = try temporaryFolder(self, name)
-        var out: [(String, () throws -> any SQLDatabase)] = [
-            ("sqlite", { try SQLiteDatabase(path: root.appendingPathComponent("store.sqlite").path) }),
-        ]
-        if let url = ProcessInfo.processInfo.environment["RUBBLE_POSTGRES_URL"] {
-            // A fresh schema per test: drop every table first.
-            let db = try PostgresDatabase(url: url)
-            try db.transaction(exclusive: true) { db in
-                for table in ["panels", "results", "jobs", "decisions", "preparations", "verdicts", "workers", "runs", "photos",
-                              "models", "settings", "migrations"] {
-                    try db.execute("DROP TABLE IF EXISTS \(table) CASCADE")
-                }
-            }
-            db.close()
-            out.append(("postgres", { try PostgresDatabase(url: url) }))
-        }
-        return out
-    }
-
-    func worker(_ store: ScreeningStore, modelID: Int, name: String) throws -> ScreenWorker {
-        let (model, _) = try tinyModel(in: try temporaryFolder(self, "model"))
-        let w = try ScreenWorker(store: store, modelID: modelID, classNames: screeningClassNames, model: model,
-                                 pipeline: ImagePipeline(imageSize: 48), duplicateThreshold: 10, name: name)
-        w.batchSize = 4
-        w.leaseSeconds = 2
-        w.overlap = false
-        return w
-    }
-
     /// Queues `folder` as a screen does; returns the model and run ids.
     func enqueue(_ folder: URL, into store: ScreeningStore) throws -> (model: Int, run: Int) {
         let model = try store.register(StoredModel(fingerprint: "tiny", description: "tiny", classNames: screeningClassNames))

@@ -152,6 +152,21 @@ extension ScreeningStore {
         }
     }
 
+    /// Queues for `modelID` every photo whose bytes the store keeps (uploads) that has no job
+    /// for it yet: a server started with a new model answers the whole stream again (the
+    /// verdicts, which are per photo, stay). Returns how many were queued.
+    @discardableResult
+    public func queueStoredPhotos(modelID: Int, runID: Int) throws -> Int {
+        try write("queueing the stored photos for model \(modelID)", exclusive: true) { db in
+            try db.query("""
+                INSERT INTO jobs (photo_id, model_id, run_id, state, attempts)
+                SELECT p.id, ?, ?, 'queued', 0 FROM photos p
+                WHERE p.image IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.photo_id = p.id AND j.model_id = ?)
+                ORDER BY p.id RETURNING photo_id
+                """, [SQLValue(modelID), SQLValue(runID), SQLValue(modelID)]).count
+        }
+    }
+
     /// The stored bytes of those of `photos` kept in the store (uploads), by photo id.
     public func images(of photos: [Int]) throws -> [Int: [UInt8]] {
         guard !photos.isEmpty else { return [:] }
