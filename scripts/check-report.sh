@@ -28,18 +28,8 @@ fail() { echo "check-report: FAILED: $*" >&2; exit 1; }
 start=$(date +%s)
 
 # --- 1. a browser -----------------------------------------------------------------------------
-find_browser() { command -v chromium || command -v chromium-browser || command -v google-chrome || true; }
-browser=$(find_browser)
-if [ -z "$browser" ]; then
-  say "installing chromium (apt-get)"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq >/dev/null
-  $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
-  browser=$(find_browser)
-  [ -n "$browser" ] || fail "chromium could not be installed"
-fi
+. scripts/browser-lib.sh
+browser=$(find_browser_or_install) || fail "chromium could not be installed"
 command -v python3 >/dev/null || fail "python3 is needed to decode the screenshot"
 say "browser: $browser ($("$browser" --version 2>/dev/null | head -1))"
 
@@ -204,43 +194,7 @@ shot="$work/report.png"
 browse --hide-scrollbars --window-size=1280,900 --virtual-time-budget=5000 --screenshot="$shot" "$url" >/dev/null \
   || fail "chromium --screenshot"
 [ -s "$shot" ] || fail "no screenshot written"
-python3 - "$shot" <<'EOF' || fail "the screenshot looks blank"
-import sys, zlib, struct
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat, ihdr = 8, b"", None
-while pos < len(data):
-    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if kind == b"IHDR": ihdr = struct.unpack(">IIBBBBB", body)
-    if kind == b"IDAT": idat += body
-    pos += 12 + n
-w, h, depth, ctype = ihdr[0], ihdr[1], ihdr[2], ihdr[3]
-assert depth == 8 and ctype in (2, 6), f"unexpected PNG format depth {depth} type {ctype}"
-bpp = 3 if ctype == 2 else 4
-raw, stride = zlib.decompress(idat), w * bpp
-rows, prev, i = [], bytearray(stride), 0
-for y in range(h):
-    f, line = raw[i], bytearray(raw[i + 1:i + 1 + stride]); i += 1 + stride
-    for x in range(stride):
-        a = line[x - bpp] if x >= bpp else 0
-        b, c = prev[x], (prev[x - bpp] if x >= bpp else 0)
-        if f == 1: line[x] = (line[x] + a) & 255
-        elif f == 2: line[x] = (line[x] + b) & 255
-        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
-        elif f == 4:
-            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    rows.append(bytes(line)); prev = line
-colours, warm = set(), 0
-for line in rows:
-    for x in range(0, stride, bpp):
-        r, g, b = line[x], line[x + 1], line[x + 2]
-        colours.add((r, g, b))
-        if r > 180 and b < 90 and r - b > 120: warm += 1   # jet's reds/yellows of the heat maps
-print(f"check-report: screenshot {w}x{h}: {len(colours)} distinct colours, {warm} heat-map pixels")
-sys.exit(0 if len(colours) >= 1000 and warm >= 500 else 1)
-EOF
+screenshot_colours "$shot" check-report 1000 500 || fail "the screenshot looks blank"
 if [ -n "${KEEP:-}" ]; then say "screenshot: $shot"; else say "screenshot checked (set KEEP=DIR to keep it and the other files)"; fi
 
 # --- 8. damage severity with a segmenter ----------------------------------------------------------

@@ -2,6 +2,8 @@
 # Sets up (if needed) and runs every check, as CI does (.ci/run calls exactly this):
 #   1. the report page of `rubble screen` in headless Chromium (scripts/check-report.sh; installs
 #      chromium if missing; skip it locally with RUBBLE_SKIP_BROWSER=1);
+#   1b. `rubble serve` and its verification page in headless Chromium (scripts/check-serve.sh,
+#      after the report check, on the same build; skipped with RUBBLE_SKIP_BROWSER=1 too);
 #   2. Examples/ built and run by path and, against a tagged clone, by version
 #      (scripts/check-examples.sh; skip with RUBBLE_SKIP_EXAMPLES=1);
 #   3. libFuzzer + AddressSanitizer on the JPEG, PNG, HDF5 and EXIF shims and the weights reader's
@@ -27,6 +29,7 @@ if [ -z "${RUBBLE_SKIP_POSTGRES:-}" ] && [ -z "${RUBBLE_POSTGRES_URL:-}" ]; then
 fi
 if [ -z "${RUBBLE_SKIP_BROWSER:-}" ]; then
   scripts/check-report.sh
+  scripts/check-serve.sh
 fi
 if [ -z "${RUBBLE_SKIP_EXAMPLES:-}" ]; then
   scripts/check-examples.sh

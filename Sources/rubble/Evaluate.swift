@@ -81,7 +81,7 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             let verified = try labels.map { try VerifiedLabels.load(csv: URL(fileURLWithPath: $0),
                                                                     root: labelsRoot.map { URL(fileURLWithPath: $0) }) }
-                ?? store.verifiedLabels()
+                ?? store.verifiedLabels(uploadsIn: URL(fileURLWithPath: out).appendingPathComponent("uploads"))
             let dataset = try VerifiedDataset(verified, classNames: storedClasses, pipeline: loaded.pipeline)
             if storedClasses == nil {
                 warn("the weights file stores no class names; taking the labels' (sorted): "

@@ -251,7 +251,7 @@ struct TrainCommand: ParsableCommand {
         if labels != nil || store.url != nil {
             let verified = try labels.map { try VerifiedLabels.load(csv: URL(fileURLWithPath: $0),
                                                                     root: labelsRoot.map { URL(fileURLWithPath: $0) }) }
-                ?? store.verifiedLabels()
+                ?? store.verifiedLabels(uploadsIn: URL(fileURLWithPath: out).appendingPathComponent("uploads"))
             let merged = try VerifiedDataset(verified, mergingWith: folder, classNames: classList, pipeline: pipeline)
             RunOutput.line("labels: " + merged.summary)
             all = merged.examples

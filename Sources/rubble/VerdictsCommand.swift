@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Screening
 import Train
+import Vision
+import AtomicFiles
 
 /// `rubble verdicts`: puts a team's verification marks into the store.
 struct VerdictsCommand: ParsableCommand {
@@ -67,11 +69,29 @@ struct VerdictsCommand: ParsableCommand {
 
 extension StoreOptions {
     /// Every photo of the store with a verdict, as verified labels for training or evaluation.
-    func verifiedLabels() throws -> VerifiedLabels {
+    /// Uploads to `rubble serve` have no file: their bytes are written once to
+    /// `uploads/<digest>.jpg|png` (atomically) and trained on from there.
+    func verifiedLabels(uploadsIn uploads: URL) throws -> VerifiedLabels {
         let opened = try open()
         let verdicts = try opened.verdicts()
+        var files: [Int: [UInt8]] = [:]
+        let stored = verdicts.filter(\.imageInStore)
+        if !stored.isEmpty {
+            try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
+            for start in stride(from: 0, to: stored.count, by: 64) {
+                let chunk = stored[start..<min(start + 64, stored.count)]
+                let bytes = try opened.images(of: chunk.map(\.photo))
+                for v in chunk {
+                    guard let data = bytes[v.photo], !v.digest.isEmpty, v.digest.allSatisfy(\.isHexDigit) else { continue }
+                    let kind = ImageFormat.detect(data.prefix(ImageFormat.sniffLength)) == .png ? "png" : "jpg"
+                    let file = uploads.appendingPathComponent("\(v.digest).\(kind)")
+                    if !FileManager.default.fileExists(atPath: file.path) { try AtomicFile.write(Data(data), to: file) }
+                    files[v.photo] = Array(file.path.utf8)
+                }
+            }
+        }
         let entries = verdicts.map { v in
-            VerifiedLabels.Entry(path: v.filePath, label: v.label,
+            VerifiedLabels.Entry(path: files[v.photo] ?? v.filePath, label: v.label,
                                  source: VerifiedLabels.Source(file: opened.location, record: "photo \(v.photo), \(v.path)"))
         }
         return try VerifiedLabels(origin: opened.location, entries: entries)

@@ -186,6 +186,14 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertTrue(lines[1].hasPrefix("\(ids[0]),upload/"), csv)
         XCTAssertTrue(lines[1].contains(",damage,ben,"), "the latest verdict of photo 1 is ben's: \(csv)")
 
+        // The verified uploads are an evaluation set (and a training set) for the next model.
+        let evaluation = root.appendingPathComponent("evaluation")
+        let evaluated = try ToolRunner.run(["evaluate", "--weights", weights.path, "--db", store, "--out", evaluation.path])
+        XCTAssertEqual(evaluated.status, 0, evaluated.standardError)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: evaluation.appendingPathComponent("metrics.json"))) as? [String: Any]
+        XCTAssertEqual((metrics?["confusionMatrix"] as? [[Int]])?.joined().reduce(0, +), 4, "the four photos with a verdict")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: evaluation.appendingPathComponent("uploads").path).count, 4)
+
         server.stop()
         server = try startServer()
         defer { server.stop() }
@@ -238,6 +246,26 @@ final class ServeCommandTests: XCTestCase {
             XCTAssertEqual(ids.map { answers[$0]?["status"] as? String }, ["done", "done", "done", "done", "done", "duplicate"], store)
             XCTAssertEqual(answers[ids[5]]?["duplicate_of"] as? Int, ids[0], store)
         }
+    }
+
+    func testTheOpenAPIFileDocumentsEveryRouteAndEveryPhotoField() async throws {
+        let spec = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../docs/openapi.yaml").standardizedFileURL, encoding: .utf8)
+        for path in ["/healthz", "/metrics", "/api/v1/me", "/api/v1/model", "/api/v1/photos", "/api/v1/photos/{id}",
+                     "/api/v1/photos/{id}/image", "/api/v1/photos/{id}/gradcam", "/api/v1/photos/{id}/verdicts",
+                     "/api/v1/verifiers", "/api/v1/export/verified.csv"] {
+            XCTAssertTrue(spec.contains("\n  \(path):\n"), "docs/openapi.yaml documents \(path)")
+        }
+        let uploader = try ServeTestServer.addUser("app", role: "uploader", store: store)
+        let server = try startServer()
+        defer { server.stop() }
+        let sent = try await server.request("POST", "/api/v1/photos", token: uploader, body: ServeTestServer.photo(1))
+        let photo = try await server.request("GET", "/api/v1/photos/\(try XCTUnwrap(sent.json["id"] as? Int))", token: uploader)
+        // The Photo schema's required list (it spans two lines in the file).
+        let start = try XCTUnwrap(spec.range(of: "    Photo:\n      type: object\n      required: ["))
+        let end = try XCTUnwrap(spec[start.upperBound...].firstIndex(of: "]"))
+        let documented = Set(spec[start.upperBound..<end].split(whereSeparator: { ", \n".contains($0) }).map(String.init))
+        XCTAssertEqual(Set(photo.json.keys), documented, "the fields of a photo are the documented ones")
     }
 
     /// A new, empty database on the PostgreSQL server `url` names (dropped when the test ends).

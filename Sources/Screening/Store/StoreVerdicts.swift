@@ -8,6 +8,9 @@ public struct StoredVerdict: Sendable, Equatable {
     public var label: String
     public var verifier: String
     public var createdAt: String
+    public var digest = ""
+    /// The photo's bytes are in the store (an upload: ``filePath`` is empty; ``ScreeningStore/images(of:)``).
+    public var imageInStore = false
 }
 
 extension ScreeningStore {
@@ -27,7 +30,8 @@ extension ScreeningStore {
     public func verdicts() throws -> [StoredVerdict] {
         try write("reading verdicts") { db in
             try db.query("""
-                SELECT v.photo_id, p.path, p.file_path, v.label, v.verifier, v.created_at FROM verdicts v
+                SELECT v.photo_id, p.path, p.file_path, v.label, v.verifier, v.created_at, p.digest,
+                  CASE WHEN p.image IS NULL THEN 0 ELSE 1 END FROM verdicts v
                 JOIN photos p ON p.id = v.photo_id
                 WHERE v.id = (SELECT MAX(w.id) FROM verdicts w WHERE w.photo_id = v.photo_id) ORDER BY v.photo_id
                 """).map { row in
@@ -35,7 +39,8 @@ extension ScreeningStore {
                     throw StoreError.corruptRow(location: location, table: "verdicts", detail: "unreadable row \(row.values)")
                 }
                 return StoredVerdict(photo: photo, path: row.text(1) ?? "", filePath: row.bytes(2) ?? [], label: label,
-                                     verifier: row.text(4) ?? "", createdAt: row.text(5) ?? "")
+                                     verifier: row.text(4) ?? "", createdAt: row.text(5) ?? "", digest: row.text(6) ?? "",
+                                     imageInStore: (row.int(7) ?? 0) != 0)
             }
         }
     }
