@@ -7,7 +7,7 @@
 #   ARCH=mobilenetv2 SIZE=224 Benchmarks/serve/bench-serve.sh
 #   SECONDS_EACH=20 CONNECTIONS=8 Benchmarks/serve/bench-serve.sh
 #
-# 1. PHOTOS distinct JPEGs of about 200 KB (1000x750, ImageMagick's plasma fractal, one seed each);
+# 1. PHOTOS distinct JPEGs of about 200 KB (1000x750, ImageMagick plasma fractal with Gaussian noise, one seed each);
 # 2. a fresh SQLite store, an uploader and a verifier, `rubble serve --workers 1`;
 # 3. wrk POST /api/v1/photos, two windows of SECONDS_EACH back to back (the queue grows: the
 #    model answers far fewer photos a second than the intake takes), then GET /api/v1/photos?limit=50
@@ -16,10 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 arch=${ARCH:-vgg19} size=${SIZE:-150} each=${SECONDS_EACH:-15} connections=${CONNECTIONS:-8} count=${PHOTOS:-300}
 say() { echo "bench-serve: $*"; }
-for tool in wrk convert curl; do
-  command -v $tool >/dev/null || { say "installing $tool"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    "$( [ $tool = convert ] && echo imagemagick || echo $tool )" >/dev/null; }
+for tool in wrk curl; do
+  command -v $tool >/dev/null || { say "installing $tool"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tool >/dev/null; }
 done
+magick=/usr/bin/convert   # ImageMagick's (another `convert` may come first on PATH)
+"$magick" -version 2>/dev/null | grep -q ImageMagick \
+  || { say "installing imagemagick"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq imagemagick >/dev/null; }
 work=$(mktemp -d -t rubble-bench-serve.XXXXXX)
 server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -29,7 +31,7 @@ rubble=${RUBBLE:-.build/release/rubble}
 say "drawing $count JPEGs of 1000x750"
 mkdir -p "$work/photos"
 for i in $(seq 1 "$count"); do
-  convert -seed "$i" -size 1000x750 plasma:fractal -quality 95 "$work/photos/$i.jpg"
+  "$magick" -seed "$i" -size 1000x750 plasma:fractal -attenuate 0.6 +noise Gaussian -quality 85 "$work/photos/$i.jpg"
 done
 ls "$work"/photos/*.jpg > "$work/photos.txt"
 say "mean size $(( $(cat "$work"/photos/*.jpg | wc -c) / count / 1000 )) KB"

@@ -137,7 +137,7 @@ extension XCTestCase {
             // A fresh schema per test: drop every table first.
             let db = try PostgresDatabase(url: url)
             try db.transaction(exclusive: true) { db in
-                for table in ["users", "panels", "results", "jobs", "decisions", "preparations", "verdicts", "workers", "runs", "photos",
+                for table in ["users", "images", "panels", "results", "jobs", "decisions", "preparations", "verdicts", "workers", "runs", "photos",
                               "models", "settings", "migrations"] {
                     try db.execute("DROP TABLE IF EXISTS \(table) CASCADE")
                 }

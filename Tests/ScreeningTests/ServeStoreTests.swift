@@ -50,6 +50,8 @@ final class ServeStoreTests: XCTestCase {
             }
             let ids = try store.enqueue(arrivals, modelID: model, runID: run).map(\.photo)
             XCTAssertEqual(try store.image(of: ids[2]), arrivals[2].image, name)
+            let kept = try store.database.transaction(exclusive: false) { db in try db.scalar("SELECT COUNT(*) FROM images")?.int }
+            XCTAssertEqual(kept, 4, "\(name): five uploads of four distinct photos keep four copies of bytes, by digest")
             XCTAssertEqual(try store.photoRecords(modelID: model, classCount: 2, PhotoQuery()).photos.map(\.status),
                            Array(repeating: PhotoStatus.queued, count: 5), name)
             // No file anywhere: the worker reads the bytes from the store.

@@ -22,8 +22,9 @@ public struct PhotoArrival: Sendable {
     public var problem: String?
     /// Whether the walk followed a symbolic link to reach it.
     public var followsLinks = false
-    /// The photo's bytes, kept in the store (an upload to `rubble serve`: every worker on any
-    /// machine reads them from there); nil for a file a worker opens at ``filePath``.
+    /// The photo's bytes, kept in the store by digest (an upload to `rubble serve`: every worker
+    /// on any machine reads them from there; ``filePath`` is then empty); nil for a file a worker
+    /// opens at ``filePath``.
     public var image: [UInt8]?
     /// The account that uploaded it (`rubble serve`).
     public var uploader: String?
@@ -76,20 +77,25 @@ extension ScreeningStore {
                 }
                 if !fresh.isEmpty {
                     var values: [SQLValue] = []
-                    values.reserveCapacity(fresh.count * 15)
+                    values.reserveCapacity(fresh.count * 14)
                     for a in fresh {
                         values += [.text(a.path), .bytes(a.pathBytes), .bytes(a.filePath), .text(a.digest), SQLValue(a.size),
                                    SQLValue(a.source), SQLValue(a.takenAt), SQLValue(a.latitude), SQLValue(a.longitude),
                                    SQLValue(a.orientation), SQLValue(a.problem), SQLValue(a.followsLinks), .text(now),
-                                   a.image.map { .bytes($0) } ?? .null, SQLValue(a.uploader)]
+                                   SQLValue(a.uploader)]
                     }
-                    let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: fresh.count).joined(separator: ", ")
+                    let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: fresh.count).joined(separator: ", ")
                     for row in try db.query("""
                         INSERT INTO photos (path, path_bytes, file_path, digest, size, source, taken_at, latitude, longitude,
-                          orientation, problem, follows_links, added_at, image, uploader) VALUES \(rows) RETURNING id, path_bytes, digest
+                          orientation, problem, follows_links, added_at, uploader) VALUES \(rows) RETURNING id, path_bytes, digest
                         """, values) {
                         if let id = row.int(0), let path = row.bytes(1), let digest = row.text(2) { ids[Key(path: path, digest: digest)] = id }
                     }
+                }
+                for a in fresh {
+                    guard let bytes = a.image else { continue }
+                    try db.execute("INSERT INTO images (digest, bytes) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                                   [.text(a.digest), .bytes(bytes)])
                 }
                 var jobValues: [SQLValue] = []
                 for a in chunk {
@@ -142,7 +148,7 @@ extension ScreeningStore {
                            [.text(worker), .real(now + leaseSeconds)] + ids.map { SQLValue($0) })
             return try db.query("""
                 SELECT j.id, j.photo_id, j.run_id, p.path, p.file_path, p.digest, p.problem, p.follows_links,
-                  CASE WHEN p.image IS NULL THEN 0 ELSE 1 END
+                  CASE WHEN length(p.file_path) = 0 THEN 1 ELSE 0 END
                 FROM jobs j JOIN photos p ON p.id = j.photo_id WHERE j.id IN (\(list)) ORDER BY j.photo_id
                 """, ids.map { SQLValue($0) }).map { row in
                 ClaimedJob(job: row.int(0) ?? 0, photo: row.int(1) ?? 0, run: row.int(2) ?? 0, path: row.text(3) ?? "",
@@ -161,7 +167,8 @@ extension ScreeningStore {
             try db.query("""
                 INSERT INTO jobs (photo_id, model_id, run_id, state, attempts)
                 SELECT p.id, ?, ?, 'queued', 0 FROM photos p
-                WHERE p.image IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.photo_id = p.id AND j.model_id = ?)
+                WHERE length(p.file_path) = 0 AND EXISTS (SELECT 1 FROM images i WHERE i.digest = p.digest)
+                  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.photo_id = p.id AND j.model_id = ?)
                 ORDER BY p.id RETURNING photo_id
                 """, [SQLValue(modelID), SQLValue(runID), SQLValue(modelID)]).count
         }
@@ -173,7 +180,8 @@ extension ScreeningStore {
         let list = Array(repeating: "?", count: photos.count).joined(separator: ", ")
         return try write("reading \(photos.count) stored photos") { db in
             var out: [Int: [UInt8]] = [:]
-            for row in try db.query("SELECT id, image FROM photos WHERE image IS NOT NULL AND id IN (\(list))", photos.map { SQLValue($0) }) {
+            for row in try db.query("SELECT p.id, i.bytes FROM photos p JOIN images i ON i.digest = p.digest WHERE p.id IN (\(list))",
+                                    photos.map { SQLValue($0) }) {
                 if let id = row.int(0), let bytes = row.bytes(1) { out[id] = bytes }
             }
             return out

@@ -14,7 +14,7 @@
 ///   longitude, orientation, image, problem, follows_links, added_at)`: one row per arrival of a (path,
 ///   digest); `id` is the arrival order every duplicate decision follows. `path` is the shown
 ///   form (``FileName/escape(_:)``), `path_bytes` the name's bytes, `file_path` what a worker
-///   opens (absolute), `image` the photo's bytes when stored in the database.
+///   opens (absolute; empty for an upload, whose bytes are in `images`), `image` unused (NULL).
 /// - `preparations(photo_id, outcome, phash, width, height, message, may_change)`: what reading,
 ///   decoding and hashing found (`ready`, `copy`, `too_small`, `failed`).
 /// - `decisions(photo_id, kind, representative_id, representative_index, distance)`: the
@@ -30,7 +30,8 @@
 /// - `workers(name, host, pid, model_id, started_at, last_seen, photos, busy_seconds)`: progress
 ///   and throughput of each worker.
 /// - `users(id, name, role, token_hash, created_at)` (version 2): the accounts of `rubble serve`;
-///   only the SHA-256 of a token is kept; `photos.uploader` (version 2) names who uploaded a photo.
+///   only the SHA-256 of a token is kept; `photos.uploader` (version 2) names who uploaded a photo;
+///   `images(digest, bytes)` (version 2) holds uploaded photos' bytes, once per digest.
 public enum StoreSchema {
     /// The highest migration this build knows.
     public static let version = 2
@@ -103,6 +104,8 @@ public enum StoreSchema {
                 """,
                 "CREATE INDEX verdicts_verifier ON verdicts (verifier)",
                 "ALTER TABLE photos ADD COLUMN uploader TEXT",
+                // Outside `photos`: SQLite would walk a blob's overflow pages to reach the columns after it.
+                "CREATE TABLE images (digest TEXT PRIMARY KEY, bytes \(d.bytes) NOT NULL)",
             ]
         },
     ]

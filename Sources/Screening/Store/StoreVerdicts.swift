@@ -31,7 +31,7 @@ extension ScreeningStore {
         try write("reading verdicts") { db in
             try db.query("""
                 SELECT v.photo_id, p.path, p.file_path, v.label, v.verifier, v.created_at, p.digest,
-                  CASE WHEN p.image IS NULL THEN 0 ELSE 1 END FROM verdicts v
+                  CASE WHEN length(p.file_path) = 0 THEN 1 ELSE 0 END FROM verdicts v
                 JOIN photos p ON p.id = v.photo_id
                 WHERE v.id = (SELECT MAX(w.id) FROM verdicts w WHERE w.photo_id = v.photo_id) ORDER BY v.photo_id
                 """).map { row in
