@@ -94,6 +94,8 @@ let package = Package(
         ], resources: [
             .embedInCode("Page/index.html"), .embedInCode("Page/app.js"), .embedInCode("Page/app.css"),
             .embedInCode("Page/world.json"),
+            .embedInCode("Page/api.js"), .embedInCode("Page/gallery.js"), .embedInCode("Page/map.js"),
+            .embedInCode("Page/team.js"),
         ]),
         // `rubble demo`: synthetic scenes, the baseline CNN trained, evaluated and saved as Keras files.
         .target(name: "Demo", dependencies: ["Tensor", "Layers", "Vision", "Inference", "Train", "Zoo", "KerasFiles",

@@ -6,6 +6,7 @@
 #   Benchmarks/serve/bench-serve.sh                 # release build, VGG19 150x150 (random weights)
 #   ARCH=mobilenetv2 SIZE=224 Benchmarks/serve/bench-serve.sh
 #   SECONDS_EACH=20 CONNECTIONS=8 Benchmarks/serve/bench-serve.sh
+#   WORKERS=0 Benchmarks/serve/bench-serve.sh     # the intake alone (nothing classifies)
 #
 # 1. PHOTOS distinct JPEGs of about 200 KB (1000x750, ImageMagick plasma fractal with Gaussian noise, one seed each);
 # 2. a fresh SQLite store, an uploader and a verifier, `rubble serve --workers 1`;
@@ -14,7 +15,7 @@
 #    with the worker still busy; the queue depth before and after each window (from /healthz).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-arch=${ARCH:-vgg19} size=${SIZE:-150} each=${SECONDS_EACH:-15} connections=${CONNECTIONS:-8} count=${PHOTOS:-300}
+arch=${ARCH:-vgg19} size=${SIZE:-150} workers=${WORKERS:-1} each=${SECONDS_EACH:-15} connections=${CONNECTIONS:-8} count=${PHOTOS:-300}
 say() { echo "bench-serve: $*"; }
 for tool in wrk curl; do
   command -v $tool >/dev/null || { say "installing $tool"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tool >/dev/null; }
@@ -40,12 +41,12 @@ store="$work/event.sqlite"
 uploader=$("$rubble" users add wrk --role uploader --db "$store" | tail -1)
 verifier=$("$rubble" users add ana --role verifier --db "$store" | tail -1)
 "$rubble" serve --db "$store" --listen 127.0.0.1:0 --arch "$arch" --image-size "$size" --random-weights \
-  --rate-limit 1000000 >"$work/serve.log" 2>&1 &
+  --workers "$workers" --rate-limit 1000000 >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 600); do grep -q "listening on" "$work/serve.log" && break; sleep 0.1; done
 url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$work/serve.log" | head -1)
 [ -n "$url" ] || { cat "$work/serve.log"; exit 1; }
-say "$url: $arch ${size}x${size}, CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc) cores)"
+say "$url: $arch ${size}x${size}, $workers in-process worker(s), CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(nproc) cores)"
 depth() { curl -s "$url/healthz" | python3 -c 'import json, sys; print(json.load(sys.stdin)["queue_depth"])'; }
 answered() { curl -s -H "Authorization: Bearer $verifier" "$url/metrics" | awk '$1 == "rubble_photos{status=\"done\"}" { print $2 }'; }
 load() {  # load NAME SCRIPT

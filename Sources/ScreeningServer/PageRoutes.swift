@@ -11,6 +11,10 @@ struct PageRoutes {
 
     func add(to router: Router<ServeContext>) {
         serve(router, "/", PackageResources.index_html, type: "text/html; charset=utf-8")
+        serve(router, "/api.js", PackageResources.api_js, type: "text/javascript; charset=utf-8")
+        serve(router, "/gallery.js", PackageResources.gallery_js, type: "text/javascript; charset=utf-8")
+        serve(router, "/map.js", PackageResources.map_js, type: "text/javascript; charset=utf-8")
+        serve(router, "/team.js", PackageResources.team_js, type: "text/javascript; charset=utf-8")
         serve(router, "/app.js", PackageResources.app_js, type: "text/javascript; charset=utf-8")
         serve(router, "/app.css", PackageResources.app_css, type: "text/css; charset=utf-8")
         serve(router, "/world.json", PackageResources.world_json, type: "application/json")

@@ -6,8 +6,8 @@ import Screening
 /// `rubble serve`: a screening store behind an HTTP API (Hummingbird 2), with the server's own
 /// workers answering what arrives, and the team's verification page at `/`.
 ///
-/// Routes (`docs/openapi.yaml` is the contract): `/healthz` (no token); `/`, `/app.js`,
-/// `/app.css`, `/world.json` (the page, no token, no data); `/metrics` and `/api/v1/...`
+/// Routes (`docs/openapi.yaml` is the contract): `/healthz` (no token); `/` and its scripts,
+/// style and `/world.json` (the page, no token, no data); `/metrics` and `/api/v1/...`
 /// (`Authorization: Bearer TOKEN`, held to a rate per account).
 public enum ScreeningServer {
     /// Serves until SIGINT or SIGTERM, then lets the workers finish their batches.

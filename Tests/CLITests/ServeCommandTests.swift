@@ -113,6 +113,12 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertTrue(page.headers["content-security-policy"]?.contains("default-src 'self'") ?? false)
         let world = try await server.request("GET", "/world.json", token: nil)
         XCTAssertTrue(world.text.contains("Natural Earth"))
+        for script in ["api", "gallery", "map", "team", "app"] {
+            let file = try await server.request("GET", "/\(script).js", token: nil)
+            XCTAssertEqual(file.status, 200, script)
+            XCTAssertEqual(file.headers["content-type"], "text/javascript; charset=utf-8", script)
+            XCTAssertTrue(page.text.contains("src=\"/\(script).js\"") || page.text.contains("src=\"\(script).js\""), "index.html loads \(script).js")
+        }
 
         let me = try await server.request("GET", "/api/v1/me", token: uploader)
         XCTAssertEqual(me.json["name"] as? String, "app")
@@ -245,6 +251,16 @@ final class ServeCommandTests: XCTestCase {
             let answers = try await server.waitUntilAnswered(ids, token: ana, seconds: 10)
             XCTAssertEqual(ids.map { answers[$0]?["status"] as? String }, ["done", "done", "done", "done", "done", "duplicate"], store)
             XCTAssertEqual(answers[ids[5]]?["duplicate_of"] as? Int, ids[0], store)
+            // Any machine's export links the report's cards to copies of the uploaded bytes.
+            let snapshot = root.appendingPathComponent("snapshot-\(stores.firstIndex(of: store) ?? 0)")
+            let exported = try ToolRunner.run(["export", "--db", store, "--out", snapshot.path])
+            XCTAssertEqual(exported.status, 0, exported.standardError)
+            let report = try String(contentsOf: snapshot.appendingPathComponent("report.html"), encoding: .utf8)
+            let copies = try FileManager.default.contentsOfDirectory(atPath: snapshot.appendingPathComponent("uploads").path)
+            XCTAssertEqual(copies.count, 5, "one copy per distinct flagged upload: \(copies)")
+            for copy in copies { XCTAssertTrue(report.contains("./uploads/\(copy)"), copy) }
+            let first = try Data(contentsOf: snapshot.appendingPathComponent("uploads/\(copies.sorted()[0])"))
+            XCTAssertTrue(try (300..<305).map(ServeTestServer.photo).contains(first))
         }
     }
 

@@ -1,5 +1,6 @@
 import AtomicFiles
 import Foundation
+import Vision
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -105,6 +106,24 @@ public struct ScreenExport {
         return rows
     }
 
+    /// The report's link to an upload (`rubble serve`: its bytes are in the store): a copy in
+    /// `uploads/<digest>.jpg|png`, written once.
+    private func uploadedCopy(of stored: StoredRow) throws -> String {
+        let digest = stored.row.digest
+        guard !digest.isEmpty, digest.allSatisfy(\.isHexDigit), let bytes = try store.images(of: [stored.photo])[stored.photo] else { return "#" }
+        let name = "uploads/\(digest).\(ImageFormat.detect(bytes.prefix(ImageFormat.sniffLength)) == .png ? "png" : "jpg")"
+        let url = output.appendingPathComponent(name)
+        if POSIXPath.info(Array(url.path.utf8)) == nil {
+            do {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try AtomicFile.write(Data(bytes), to: url)
+            } catch {
+                throw ScreenError.writeFailed(file: url.path, reason: "\(error)")
+            }
+        }
+        return "./" + name
+    }
+
     /// The folder of a panel kind in the output folder.
     static func panelFolder(_ kind: String) -> String { kind == gradcamKind ? gradcamKind : severityPanelFolder }
 
@@ -146,10 +165,11 @@ public struct ScreenExport {
                 }
             }
             let row = rows[i].row
+            let original = stored.filePath.isEmpty ? try uploadedCopy(of: stored) : ScreenReport.link(toPath: relativePath(of: stored.filePath))
             report.items.append(ScreenReport.Item(
                 path: row.path, probabilities: row.probabilities, label: row.label,
                 score: row.probabilities.indices.contains(positive) ? row.probabilities[positive] : 0, panel: row.panel,
-                original: ScreenReport.link(toPath: relativePath(of: stored.filePath)),
+                original: original,
                 severity: row.severity, severitySummary: row.severitySummary, severityPanel: row.severityPanel))
         }
         var lines = [header().map(CSVFormat.field).joined(separator: ",")]
