@@ -93,16 +93,19 @@ extension ScreeningStore {
                     classCount: classCount, limit: false).first
     }
 
+    /// `values`: the model id three times, then those of `condition` (and the limit). Photos
+    /// lead the join (SQLite takes `CROSS JOIN` as that order), so a page is a walk of the
+    /// photos' key from the cursor, never a sort of every job of the model.
     private func records(where condition: String, _ values: [SQLValue], classCount: Int, limit: Bool) throws -> [PhotoRecord] {
         try write("reading photos") { db in
             var records = try db.query("""
                 SELECT p.id, r.status, r.probabilities, r.label, r.flagged, d.representative_id, r.severity, p.latitude,
                   p.longitude, r.error, p.source, p.taken_at, p.added_at,
                   (SELECT COUNT(*) FROM panels x WHERE x.photo_id = p.id AND x.model_id = ? AND x.kind = 'gradcam'), p.uploader
-                FROM photos p JOIN jobs j ON j.photo_id = p.id AND j.model_id = ?
+                FROM photos p CROSS JOIN jobs j
                   LEFT JOIN results r ON r.photo_id = p.id AND r.model_id = ?
                   LEFT JOIN decisions d ON d.photo_id = p.id
-                WHERE \(condition) ORDER BY p.id\(limit ? " LIMIT ?" : "")
+                WHERE j.photo_id = p.id AND j.model_id = ? AND \(condition) ORDER BY p.id\(limit ? " LIMIT ?" : "")
                 """, values).map { c -> PhotoRecord in
                 guard let id = c.int(0) else { throw StoreError.corruptRow(location: location, table: "photos", detail: "id is not a number") }
                 let status: PhotoStatus
