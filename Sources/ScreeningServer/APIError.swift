@@ -28,9 +28,19 @@ struct APIError: HTTPResponseError, CustomStringConvertible {
 /// API's clients read every documented field, present or null).
 enum JSONResponse {
     static func make(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        body((try? JSONSerialization.data(withJSONObject: object)) ?? Data("{}".utf8), status: status)
+    }
+
+    /// An `Encodable` value (the photos), keys sorted: the same record is the same text.
+    static func encode(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return body(try encoder.encode(value), status: status)
+    }
+
+    private static func body(_ data: Data, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// `value` or JSON null.

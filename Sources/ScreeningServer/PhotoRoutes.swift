@@ -63,7 +63,7 @@ struct PhotoRoutes {
         if user.role == .uploader && record.uploader != user.name {
             throw APIError.notFound("there is no photo \(record.id) of yours")
         }
-        return JSONResponse.make(PhotoJSON.object(record, classNames: settings.classNames))
+        return try JSONResponse.encode(PhotoJSON(record: record, classNames: settings.classNames))
     }
 
     func list(_ request: Request, _ context: ServeContext) async throws -> Response {
@@ -91,10 +91,8 @@ struct PhotoRoutes {
         query.until = try q.time("until")
         let (modelID, classCount, chosen) = (settings.modelID, settings.classNames.count, query)
         let page = try await pool.run { store in try store.photoRecords(modelID: modelID, classCount: classCount, chosen) }
-        return JSONResponse.make([
-            "photos": page.photos.map { PhotoJSON.object($0, classNames: settings.classNames) },
-            "next": JSONResponse.orNull(page.next),
-        ])
+        return try JSONResponse.encode(PhotoPageJSON(photos: page.photos.map { PhotoJSON(record: $0, classNames: settings.classNames) },
+                                                     next: page.next))
     }
 
     /// `GET /api/v1/photos/{id}/image`: the bytes as uploaded, typed by what they are.
