@@ -4,9 +4,10 @@ import Screening
 
 /// The screening store's embedded database: one SQLite file through GRDB, in WAL mode (readers
 /// never block the writer; a process killed at any moment leaves every committed transaction).
-/// Several processes of one machine may share the file: each transaction starts with `BEGIN
-/// IMMEDIATE`, which takes the write lock at once (waiting up to ``busySeconds``), so the
-/// store's decisions are serialised without a lock upgrade that could fail half-way.
+/// Several processes of one machine may share the file: each writing transaction starts with
+/// `BEGIN IMMEDIATE`, which takes the write lock at once (waiting up to ``busySeconds``), so the
+/// store's decisions are serialised without a lock upgrade that could fail half-way; reads
+/// (``read(_:)``) are deferred transactions on a snapshot and wait for no one.
 public final class SQLiteDatabase: SQLDatabase {
     public let dialect = SQLDialect.sqlite
     public let location: String
@@ -40,6 +41,16 @@ public final class SQLiteDatabase: SQLDatabase {
             return .commit
         }
         guard let result else { throw StoreError.failed(location: location, operation: "a transaction", reason: "no result") }
+        return result
+    }
+
+    public func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {
+        var result: T?
+        try queue.inTransaction(.deferred) { db in
+            result = try body(Executor(db: db))
+            return .commit
+        }
+        guard let result else { throw StoreError.failed(location: location, operation: "a read", reason: "no result") }
         return result
     }
 

@@ -14,8 +14,16 @@ public protocol SQLDatabase: AnyObject {
     /// IMMEDIATE`; PostgreSQL: a transaction plus `pg_advisory_xact_lock` when `exclusive`):
     /// committed when `body` returns, rolled back when it throws.
     func transaction<T>(exclusive: Bool, _ body: (any SQLExecutor) throws -> T) throws -> T
+    /// Runs `body`, which only reads, in one transaction that takes no write lock (SQLite: a
+    /// deferred transaction reading a snapshot of the WAL, so readers never wait for writers
+    /// nor for each other; PostgreSQL: an ordinary transaction).
+    func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T
     /// Closes the connection (further calls throw).
     func close()
+}
+
+extension SQLDatabase {
+    public func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T { try transaction(exclusive: false, body) }
 }
 
 /// Runs statements inside a transaction.

@@ -33,6 +33,17 @@ public final class ScreeningStore {
         }
     }
 
+    /// Runs `body`, which only reads, in a transaction that takes no write lock.
+    func read<T>(_ operation: String, _ body: (any SQLExecutor) throws -> T) throws -> T {
+        do {
+            return try database.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.failed(location: location, operation: operation, reason: "\(error)")
+        }
+    }
+
     // MARK: - Settings, models, runs
 
     /// The stream-wide `key`: set to `value` by the first caller, afterwards it must equal `value`.

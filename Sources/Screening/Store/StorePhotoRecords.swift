@@ -97,7 +97,7 @@ extension ScreeningStore {
     /// lead the join (SQLite takes `CROSS JOIN` as that order), so a page is a walk of the
     /// photos' key from the cursor, never a sort of every job of the model.
     private func records(where condition: String, _ values: [SQLValue], classCount: Int, limit: Bool) throws -> [PhotoRecord] {
-        try write("reading photos") { db in
+        try read("reading photos") { db in
             var records = try db.query("""
                 SELECT p.id, r.status, r.probabilities, r.label, r.flagged, d.representative_id, r.severity, p.latitude,
                   p.longitude, r.error, p.source, p.taken_at, p.added_at,
@@ -160,7 +160,7 @@ extension ScreeningStore {
 
     /// How many photos queued for `modelID` are in each status (for `/metrics`).
     public func photoCounts(modelID: Int) throws -> [PhotoStatus: Int] {
-        try write("counting photos") { db in
+        try read("counting photos") { db in
             var counts = Dictionary(uniqueKeysWithValues: PhotoStatus.allCases.map { ($0, 0) })
             for row in try db.query("""
                 SELECT r.status, COUNT(*) FROM jobs j LEFT JOIN results r ON r.photo_id = j.photo_id AND r.model_id = j.model_id
@@ -180,7 +180,7 @@ extension ScreeningStore {
 
     /// Every verdict on photos queued for `modelID`, oldest first, with the model's label.
     public func verdictLog(modelID: Int) throws -> [(photo: Int, label: String, verifier: String, createdAt: String, predicted: String?)] {
-        try write("reading verdicts") { db in
+        try read("reading verdicts") { db in
             try db.query("""
                 SELECT v.photo_id, v.label, v.verifier, v.created_at, r.label FROM verdicts v
                   JOIN jobs j ON j.photo_id = v.photo_id AND j.model_id = ?
@@ -201,7 +201,7 @@ extension ScreeningStore {
         for start in stride(from: 0, to: photos.count, by: 500) {
             let chunk = Array(photos[start..<min(start + 500, photos.count)])
             let list = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-            try write("reading photo names") { db in
+            try read("reading photo names") { db in
                 for row in try db.query("SELECT id, path, digest FROM photos WHERE id IN (\(list))", chunk.map { SQLValue($0) }) {
                     if let id = row.int(0) { out[id] = (row.text(1) ?? "", row.text(2) ?? "") }
                 }

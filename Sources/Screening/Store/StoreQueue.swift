@@ -178,7 +178,7 @@ extension ScreeningStore {
     public func images(of photos: [Int]) throws -> [Int: [UInt8]] {
         guard !photos.isEmpty else { return [:] }
         let list = Array(repeating: "?", count: photos.count).joined(separator: ", ")
-        return try write("reading \(photos.count) stored photos") { db in
+        return try read("reading \(photos.count) stored photos") { db in
             var out: [Int: [UInt8]] = [:]
             for row in try db.query("SELECT p.id, i.bytes FROM photos p JOIN images i ON i.digest = p.digest WHERE p.id IN (\(list))",
                                     photos.map { SQLValue($0) }) {
@@ -217,7 +217,7 @@ extension ScreeningStore {
 
     /// Queued or claimed jobs of `modelID`.
     public func queueDepth(modelID: Int) throws -> Int {
-        try write("counting the queue") { db in
+        try read("counting the queue") { db in
             try db.scalar("SELECT COUNT(*) FROM jobs WHERE model_id = ? AND state <> 'done'", [SQLValue(modelID)])?.int ?? 0
         }
     }

@@ -161,7 +161,7 @@ extension ScreeningStore {
 
     /// The PNG of a stored panel.
     public func panel(photo: Int, modelID: Int, kind: String) throws -> [UInt8]? {
-        try write("reading a panel") { db in
+        try read("reading a panel") { db in
             try db.scalar("SELECT png FROM panels WHERE photo_id = ? AND model_id = ? AND kind = ?",
                           [SQLValue(photo), SQLValue(modelID), .text(kind)])?.bytes
         }

@@ -51,7 +51,7 @@ extension ScreeningStore {
     /// The user whose token this is, or nil.
     public func user(token: String) throws -> StoredUser? {
         guard token.utf8.count <= 256 else { return nil }
-        return try write("recognising a token") { db in
+        return try read("recognising a token") { db in
             guard let row = try db.query("SELECT id, name, role FROM users WHERE token_hash = ?", [.text(Self.tokenHash(token))]).first,
                   let id = row.int(0), let name = row.text(1), let role = row.text(2).flatMap(UserRole.init(rawValue:)) else { return nil }
             return StoredUser(id: id, name: name, role: role)
@@ -60,7 +60,7 @@ extension ScreeningStore {
 
     /// Every user, by name.
     public func users() throws -> [(name: String, role: String, createdAt: String)] {
-        try write("reading the users") { db in
+        try read("reading the users") { db in
             try db.query("SELECT name, role, created_at FROM users ORDER BY name").map { ($0.text(0) ?? "", $0.text(1) ?? "", $0.text(2) ?? "") }
         }
     }

@@ -28,7 +28,7 @@ extension ScreeningStore {
 
     /// The latest verdict of every photo that has one, in photo order.
     public func verdicts() throws -> [StoredVerdict] {
-        try write("reading verdicts") { db in
+        try read("reading verdicts") { db in
             try db.query("""
                 SELECT v.photo_id, p.path, p.file_path, v.label, v.verifier, v.created_at, p.digest,
                   CASE WHEN length(p.file_path) = 0 THEN 1 ELSE 0 END FROM verdicts v
