@@ -35,6 +35,11 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     public func transaction<T>(exclusive: Bool, _ body: (any SQLExecutor) throws -> T) throws -> T {
+        // Writers of this process queue on a lock of their own: SQLite's busy handler would
+        // have them sleep (1, 2, 5 ... 100 ms) while another thread holds the file's write lock.
+        let writers = Self.writers(of: location)
+        writers.lock()
+        defer { writers.unlock() }
         var result: T?
         try queue.inTransaction(.immediate) { db in
             result = try body(Executor(db: db))
@@ -42,6 +47,20 @@ public final class SQLiteDatabase: SQLDatabase {
         }
         guard let result else { throw StoreError.failed(location: location, operation: "a transaction", reason: "no result") }
         return result
+    }
+
+    private static let registry = NSLock()
+    nonisolated(unsafe) private static var locks: [String: NSLock] = [:]
+
+    /// The one lock of every connection of this process to the file at `path`.
+    private static func writers(of path: String) -> NSLock {
+        let key = URL(fileURLWithPath: path).standardizedFileURL.path
+        registry.lock()
+        defer { registry.unlock() }
+        if let lock = locks[key] { return lock }
+        let lock = NSLock()
+        locks[key] = lock
+        return lock
     }
 
     public func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {
