@@ -81,26 +81,7 @@ struct ScreenCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Flag photos whose positive-class probability is at least this.")
-    var threshold: Float = 0.5
-
-    @Option(help: "Positive class name (default: 'damage' or 'damaged' if present, else the last class).")
-    var positive: String?
-
-    @Option(help: "Near-duplicate radius: largest pHash Hamming distance (of 64 bits).")
-    var duplicateThreshold: Int = 10
-
-    @Option(help: "Skip photos smaller than this many pixels on either side (0 keeps all).")
-    var minSize: Int = 150
-
-    @Option(help: "Photos per forward pass.")
-    var batchSize: Int = 32
-
-    @Option(help: "Grad-CAM layer (default: the last convolution).")
-    var layer: String?
-
-    @Flag(help: "Do not write Grad-CAM panels (the report then shows the photos themselves).")
-    var noGradcam = false
+    @OptionGroup var answers: ScreenAnswerOptions
 
     @Flag(help: "Keep watching DIR for new photos until interrupted (SIGINT/SIGTERM) or --max-seconds.")
     var follow = false
@@ -134,10 +115,6 @@ struct ScreenCommand: ParsableCommand {
     var directory: String
 
     func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if !(0...1).contains(threshold) { throw ValidationError("--threshold must be in [0, 1]") }
-        if duplicateThreshold < 0 || duplicateThreshold > 64 { throw ValidationError("--duplicate-threshold must be in 0...64") }
-        if minSize < 0 { throw ValidationError("--min-size must be >= 0") }
         if !pollInterval.isFinite || pollInterval <= 0 {
             throw ValidationError("--poll-interval must be a positive number of seconds, got \(pollInterval)")
         }
@@ -172,17 +149,17 @@ struct ScreenCommand: ParsableCommand {
         let classNames = loaded.classNames ?? (0..<loaded.classCount).map(String.init)
         let positiveIndex: Int
         do {
-            positiveIndex = try loaded.positiveIndex(requested: positive, classNames: classNames)
+            positiveIndex = try loaded.positiveIndex(requested: answers.positive, classNames: classNames)
         } catch {
             throw ValidationError("--positive: \(error)")
         }
         var options = ScreenOptions(classNames: classNames, positive: positiveIndex)
-        options.threshold = threshold
-        options.duplicateThreshold = duplicateThreshold
-        options.minimumSide = minSize
-        options.batchSize = batchSize
-        options.explain = !noGradcam
-        options.gradCAMLayer = layer ?? loaded.architecture.defaultGradCAMLayer
+        options.threshold = answers.threshold
+        options.duplicateThreshold = answers.duplicateThreshold
+        options.minimumSide = answers.minSize
+        options.batchSize = answers.batchSize
+        options.explain = !answers.noGradcam
+        options.gradCAMLayer = answers.layer ?? loaded.architecture.defaultGradCAMLayer
         options.follow = follow
         options.pollInterval = pollInterval
         options.maxSeconds = maxSeconds

@@ -27,26 +27,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Address to listen on, HOST:PORT (port 0: any free one, printed).", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
 
-    @Option(help: "Flag photos whose positive-class probability is at least this.")
-    var threshold: Float = 0.5
-
-    @Option(help: "Positive class name (default: 'damage' or 'damaged' if present, else the last class).")
-    var positive: String?
-
-    @Option(help: "Near-duplicate radius (must equal the store's, set by its first run).")
-    var duplicateThreshold: Int = 10
-
-    @Option(help: "Skip photos smaller than this many pixels on either side (0 keeps all).")
-    var minSize: Int = 150
-
-    @Option(help: "Photos per forward pass (a batch is whatever is queued, up to this).")
-    var batchSize: Int = 32
-
-    @Option(help: "Grad-CAM layer (default: the last convolution).")
-    var layer: String?
-
-    @Flag(help: "Do not draw Grad-CAM panels.")
-    var noGradcam = false
+    @OptionGroup var answers: ScreenAnswerOptions
 
     @Option(help: "In-process workers (0: only rubble worker processes answer).")
     var workers: Int = 1
@@ -66,10 +47,6 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         if store.url == nil { throw ValidationError("--db is required: the store (a file for one box, postgres://... for several)") }
         _ = try Self.address(listen)
-        if !threshold.isFinite || !(0...1).contains(threshold) { throw ValidationError("--threshold must be in [0, 1]") }
-        if !(0...64).contains(duplicateThreshold) { throw ValidationError("--duplicate-threshold must be in 0...64") }
-        if minSize < 0 { throw ValidationError("--min-size must be >= 0") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if !(0...16).contains(workers) { throw ValidationError("--workers must be in 0...16, got \(workers)") }
         if !leaseSeconds.isFinite || leaseSeconds < 1 { throw ValidationError("--lease-seconds must be at least 1") }
         if !(1...2_000_000_000).contains(maxBodyBytes) { throw ValidationError("--max-body-bytes must be in 1...2000000000, got \(maxBodyBytes)") }
@@ -96,7 +73,7 @@ struct ServeCommand: ParsableCommand {
         let classNames = loaded.classNames ?? (0..<loaded.classCount).map(String.init)
         let positiveIndex: Int
         do {
-            positiveIndex = try loaded.positiveIndex(requested: positive, classNames: classNames)
+            positiveIndex = try loaded.positiveIndex(requested: answers.positive, classNames: classNames)
         } catch {
             throw ValidationError("--positive: \(error)")
         }
@@ -106,18 +83,18 @@ struct ServeCommand: ParsableCommand {
         var inProcess: [ScreenWorker] = []
         do {
             let opened = try store.open()
-            try opened.fixSetting("duplicate_threshold", to: "\(duplicateThreshold)")
+            try opened.fixSetting("duplicate_threshold", to: "\(answers.duplicateThreshold)")
             let identity = try loaded.storedModel(weights: model.weights, description: description, classNames: classNames)
             let modelID = try opened.register(identity)
             let runID = try opened.startRun(modelID: modelID, folder: "serve \(listen)",
-                                            options: RunOptions(positive: positiveIndex, threshold: threshold, minimumSide: minSize,
-                                                                explain: !noGradcam))
+                                            options: RunOptions(positive: positiveIndex, threshold: answers.threshold, minimumSide: answers.minSize,
+                                                                explain: !answers.noGradcam))
             let requeued = try opened.queueStoredPhotos(modelID: modelID, runID: runID)
             if requeued > 0 {
                 FileHandle.standardError.write(Data("rubble serve: \(requeued) earlier uploads queued for this model\n".utf8))
             }
             var chosen = ServerSettings(modelID: modelID, runID: runID, classNames: classNames, positive: positiveIndex,
-                                        threshold: threshold, modelDescription: description)
+                                        threshold: answers.threshold, modelDescription: description)
             chosen.host = host
             chosen.port = port
             chosen.maximumBodyBytes = maxBodyBytes
@@ -126,10 +103,10 @@ struct ServeCommand: ParsableCommand {
             settings = chosen
             for n in 0..<workers {
                 let worker = try ScreenWorker(store: n == 0 ? opened : try store.open(), modelID: modelID, classNames: classNames,
-                                              model: loaded.network, pipeline: loaded.pipeline, duplicateThreshold: duplicateThreshold,
-                                              gradCAMLayer: layer ?? loaded.architecture.defaultGradCAMLayer, relevance: relevance,
+                                              model: loaded.network, pipeline: loaded.pipeline, duplicateThreshold: answers.duplicateThreshold,
+                                              gradCAMLayer: answers.layer ?? loaded.architecture.defaultGradCAMLayer, relevance: relevance,
                                               assessor: assessor, name: nil)
-                worker.batchSize = batchSize
+                worker.batchSize = answers.batchSize
                 worker.leaseSeconds = leaseSeconds
                 worker.warn = { warn($0) }
                 inProcess.append(worker)
