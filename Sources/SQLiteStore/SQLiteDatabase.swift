@@ -40,8 +40,12 @@ public final class SQLiteDatabase: SQLDatabase {
         let writers = Self.writers(of: location)
         writers.lock()
         defer { writers.unlock() }
+        return try run(.immediate, body)
+    }
+
+    private func run<T>(_ kind: Database.TransactionKind, _ body: (any SQLExecutor) throws -> T) throws -> T {
         var result: T?
-        try queue.inTransaction(.immediate) { db in
+        try queue.inTransaction(kind) { db in
             result = try body(Executor(db: db))
             return .commit
         }
@@ -63,15 +67,7 @@ public final class SQLiteDatabase: SQLDatabase {
         return lock
     }
 
-    public func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {
-        var result: T?
-        try queue.inTransaction(.deferred) { db in
-            result = try body(Executor(db: db))
-            return .commit
-        }
-        guard let result else { throw StoreError.failed(location: location, operation: "a read", reason: "no result") }
-        return result
-    }
+    public func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T { try run(.deferred, body) }
 
     public func close() {
         try? queue.close()

@@ -147,12 +147,7 @@ struct ScreenCommand: ParsableCommand {
         let assessor = try stages.assessor()
         let network = loaded.network, pipeline = loaded.pipeline
         let classNames = loaded.classNames ?? (0..<loaded.classCount).map(String.init)
-        let positiveIndex: Int
-        do {
-            positiveIndex = try loaded.positiveIndex(requested: answers.positive, classNames: classNames)
-        } catch {
-            throw ValidationError("--positive: \(error)")
-        }
+        let positiveIndex = try answers.positiveIndex(of: loaded, classNames: classNames)
         var options = ScreenOptions(classNames: classNames, positive: positiveIndex)
         options.threshold = answers.threshold
         options.duplicateThreshold = answers.duplicateThreshold

@@ -25,6 +25,15 @@ struct ScreenAnswerOptions: ParsableArguments {
     @Flag(help: "Do not draw Grad-CAM panels (the report then shows the photos themselves).")
     var noGradcam = false
 
+    /// The index of ``positive`` in `classNames` (the default rule when not given); a bad name is a usage error.
+    func positiveIndex(of loaded: LoadedModel, classNames: [String]) throws -> Int {
+        do {
+            return try loaded.positiveIndex(requested: positive, classNames: classNames)
+        } catch {
+            throw ValidationError("--positive: \(error)")
+        }
+    }
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if !threshold.isFinite || !(0...1).contains(threshold) { throw ValidationError("--threshold must be in [0, 1]") }

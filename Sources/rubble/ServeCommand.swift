@@ -71,12 +71,7 @@ struct ServeCommand: ParsableCommand {
         let relevance = try stages.relevanceFilter()
         let assessor = try stages.assessor()
         let classNames = loaded.classNames ?? (0..<loaded.classCount).map(String.init)
-        let positiveIndex: Int
-        do {
-            positiveIndex = try loaded.positiveIndex(requested: answers.positive, classNames: classNames)
-        } catch {
-            throw ValidationError("--positive: \(error)")
-        }
+        let positiveIndex = try answers.positiveIndex(of: loaded, classNames: classNames)
         let description = "\(loaded.architecture.rawValue) \(loaded.pipeline.imageSize)x\(loaded.pipeline.imageSize) (\(loaded.weightsDescription))"
             + (assessor.map { "; severity: \($0.description)" } ?? "")
         let settings: ServerSettings

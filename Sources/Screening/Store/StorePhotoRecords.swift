@@ -123,14 +123,7 @@ extension ScreeningStore {
                     }
                 }
                 var record = PhotoRecord(id: id, status: status, addedAt: c.text(12) ?? "")
-                if let text = c.text(2) {
-                    let values = text.split(separator: " ").compactMap { Float(String($0)) }
-                    guard values.count == classCount else {
-                        throw StoreError.corruptRow(location: location, table: "results",
-                                                    detail: "photo \(id) has \(values.count) probabilities for \(classCount) classes")
-                    }
-                    record.probabilities = values
-                }
+                if let text = c.text(2) { record.probabilities = try storedProbabilities(text, photo: id, classCount: classCount) }
                 record.label = c.text(3).flatMap { $0.isEmpty ? nil : $0 }
                 record.flagged = (c.int(4) ?? 0) != 0
                 record.duplicateOf = status == .duplicate ? c.int(5) : nil

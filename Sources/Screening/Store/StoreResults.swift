@@ -137,14 +137,7 @@ extension ScreeningStore {
                     row.duplicateKind = c.text(5)
                     row.duplicateDistance = c.int(6)
                 }
-                if let text = c.text(9) {
-                    let values = text.split(separator: " ").compactMap { Float(String($0)) }
-                    guard values.count == classCount else {
-                        throw StoreError.corruptRow(location: location, table: "results",
-                                                    detail: "photo \(id) has \(values.count) probabilities for \(classCount) classes")
-                    }
-                    row.probabilities = values
-                }
+                if let text = c.text(9) { row.probabilities = try storedProbabilities(text, photo: id, classCount: classCount) }
                 row.label = c.text(10) ?? ""
                 row.flagged = (c.int(11) ?? 0) != 0
                 row.severity = c.double(13)
@@ -157,6 +150,16 @@ extension ScreeningStore {
                                  mayChange: (c.int(23) ?? 0) != 0, panelKinds: kinds[id] ?? [:])
             }
         }
+    }
+
+    /// The probabilities of a `results` row (space-separated, in class order), one per class.
+    func storedProbabilities(_ text: String, photo: Int, classCount: Int) throws -> [Float] {
+        let values = text.split(separator: " ").compactMap { Float(String($0)) }
+        guard values.count == classCount else {
+            throw StoreError.corruptRow(location: location, table: "results",
+                                        detail: "photo \(photo) has \(values.count) probabilities for \(classCount) classes")
+        }
+        return values
     }
 
     /// The PNG of a stored panel.
