@@ -87,12 +87,20 @@ extension ScreenWorker {
     private func decodeForAssessment(_ jobs: [ClaimedJob], side: Int?) -> [Decoded] {
         var decoded = [Decoded](repeating: .failure("not decoded"), count: jobs.count)
         let atLeast = side.map { (width: max(1, $0), height: max(1, $0)) }
-        let stored = (try? store.images(of: jobs.filter(\.imageInStore).map(\.photo))) ?? [:]
+        // Uploads' bytes come from the store; if it cannot give them, those photos say why.
+        var stored: [Int: [UInt8]] = [:]
+        var storeFailure: String?
+        do { stored = try store.images(of: jobs.filter(\.imageInStore).map(\.photo)) } catch { storeFailure = "\(error)" }
         decoded.withUnsafeMutableBufferPointer { out in
             let out = UncheckedSendable(out)
             Parallel.forEachRange(jobs.count) { range in
                 for j in range {
                     let job = jobs[j]
+                    if job.imageInStore && stored[job.photo] == nil {
+                        out.value[j] = .failure("\(job.path): the store has no bytes for this upload (\(storeFailure ?? "none kept")); "
+                                                + "severity not assessed")
+                        continue
+                    }
                     do {
                         let data = try job.imageInStore ? Data(stored[job.photo] ?? [])
                             : POSIXPath.readFile(job.filePath, followLinks: job.followsLinks)
