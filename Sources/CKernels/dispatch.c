@@ -85,3 +85,6 @@ void rubble_depthwise_rows(const rubble_window_geometry *geometry, const float *
                            const float *bias, float *y, long first_row, long end_row, int epilogue) {
     kernels()->depthwise_rows(geometry, x, kernel, bias, y, first_row, end_row, epilogue);
 }
+void rubble_epilogue_rows(float *c, const float *bias, const float *residual, long rows, long width, int epilogue) {
+    kernels()->epilogue_rows(c, bias, residual, rows, width, epilogue);
+}

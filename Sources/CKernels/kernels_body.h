@@ -312,7 +312,31 @@ static void NAME(resized_sum_row)(float *out, const float *base, const float *co
 static inline vf NAME(epilogue)(vf v, int epilogue) {
     if (epilogue == RUBBLE_EPILOGUE_GELU) return NAME(gelu1)(v);
     if (epilogue == RUBBLE_EPILOGUE_RELU) return VMAX(VSET(0), v);
+    if (epilogue == RUBBLE_EPILOGUE_RELU6) return VMIN(VSET(6), VMAX(VSET(0), v));
+    if (epilogue == RUBBLE_EPILOGUE_SWISH) return NAME(swish1)(v);
     return v;
+}
+
+static void NAME(epilogue_rows)(float *c, const float *bias, const float *residual, long rows, long width,
+                                int epilogue) {
+    for (long r = 0; r < rows; r++) {
+        float *row = c + r * width;
+        const float *res = residual ? residual + r * width : 0;
+        long j = 0;
+        for (; j + W <= width; j += W) {
+            vf v = VLOAD(row + j);
+            if (bias) v = VADD(v, VLOAD(bias + j));
+            if (res) v = VADD(v, VLOAD(res + j));
+            VSTORE(row + j, NAME(epilogue)(v, epilogue));
+        }
+        if (j < width) {
+            const long n = width - j;
+            vf v = VLOADN(row + j, n, 0);
+            if (bias) v = VADD(v, VLOADN(bias + j, n, 0));
+            if (res) v = VADD(v, VLOADN(res + j, n, 0));
+            VSTOREN(row + j, n, NAME(epilogue)(v, epilogue));
+        }
+    }
 }
 
 /* `lanes` vectors of channels from c (4, 1, or a partial one of n < W lanes when n > 0): the
@@ -376,5 +400,5 @@ static void NAME(depthwise_rows)(const rubble_window_geometry *g, const float *x
 const rubble_kernel_table NAME(rubble_kernels) = {
     NAME(exp_array), NAME(erf_array), NAME(softmax_rows), NAME(softmax_pullback_rows), NAME(gelu),
     NAME(gelu_backward), NAME(sigmoid), NAME(swish), NAME(layer_norm_rows), NAME(add_layer_norm_rows),
-    NAME(fill_rows), NAME(resized_sum_row), NAME(depthwise_rows),
+    NAME(fill_rows), NAME(resized_sum_row), NAME(depthwise_rows), NAME(epilogue_rows),
 };

@@ -21,6 +21,7 @@ typedef struct {
     void (*resized_sum_row)(float *, const float *, const float *, long, long, const rubble_resize_source *, long, int);
     void (*depthwise_rows)(const rubble_window_geometry *, const float *, const float *, const float *, float *, long,
                            long, int);
+    void (*epilogue_rows)(float *, const float *, const float *, long, long, int);
 } rubble_kernel_table;
 
 extern const rubble_kernel_table rubble_kernels_portable;

@@ -147,14 +147,8 @@ public final class Conv2D: Layer {
                 layer: name, setting: "folding '\(bn.name)' after activation \(activation.rawValue)",
                 requirement: "needs a linear convolution (the BatchNormalization must come before the activation)")
         }
-        let (scale, shift) = bn.foldedScaleAndShift()
-        let f = filters
-        let w = kernel.value.scalars
-        var folded = [Float](repeating: 0, count: w.count)
-        for i in 0..<w.count { folded[i] = Float(Double(w[i]) * Double(scale[i % f])) }
-        let oldBias = bias?.value.scalars ?? [Float](repeating: 0, count: f)
-        let newBias = (0..<f).map { Float(Double(oldBias[$0]) * Double(scale[$0]) + Double(shift[$0])) }
-        return Conv2D(name: name, kernel: Tensor(folded, shape: kernel.shape), bias: Tensor(newBias, shape: [f]),
+        let (folded, newBias) = BatchNormFolding.fold(kernel: kernel.value, bias: bias?.value, outputs: filters, into: bn)
+        return Conv2D(name: name, kernel: folded, bias: newBias,
                       stride: stride, padding: padding, activation: activation, trainable: kernel.isTrainable)
     }
 }

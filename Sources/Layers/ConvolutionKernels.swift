@@ -84,29 +84,48 @@ public enum ConvolutionKernels {
     /// does not change: inference, frozen layers).
     public static func forward(_ g: WindowGeometry, input: Tensor, kernel: Tensor, bias: Tensor?, relu: Bool,
                                kernelCache: WinogradKernelCache? = nil) -> Tensor {
+        forward(g, input: input, kernel: kernel, bias: bias, epilogue: relu ? .relu : .none, kernelCache: kernelCache)
+    }
+
+    /// `y = epilogue((conv(x, W) + b) + residual)`: as `forward(_:input:kernel:bias:relu:kernelCache:)`
+    /// with any fused activation and, optionally, a residual of the output's shape added before
+    /// it (a ResNet block's shortcut), all in the pass that stores each chunk of the output.
+    public static func forward(_ g: WindowGeometry, input: Tensor, kernel: Tensor, bias: Tensor?,
+                               epilogue: KernelEpilogue, residual: Tensor? = nil,
+                               kernelCache: WinogradKernelCache? = nil) -> Tensor {
         let filters = kernel.shape[3]
         let choice = algorithm(for: .forward, g, filters: filters, cachedKernel: kernelCache != nil)
         return Tensor(unsafeUninitializedShape: [g.batch, g.outputHeight, g.outputWidth, filters]) { out in
             input.withUnsafeBufferPointer { x in
                 withBias(bias) { bias in
-                    switch choice {
-                    case .winograd2:
-                        winograd(WinogradF2.self, g, input: x.baseAddress!, kernel: kernel, rotated: false,
-                                 filters: filters, bias: bias, relu: relu, output: out.baseAddress!,
-                                 cache: kernelCache)
-                    case .winograd3:
-                        winograd(WinogradF3.self, g, input: x.baseAddress!, kernel: kernel, rotated: false,
-                                 filters: filters, bias: bias, relu: relu, output: out.baseAddress!,
-                                 cache: kernelCache)
-                    case .winograd4:
-                        winograd(WinogradF4.self, g, input: x.baseAddress!, kernel: kernel, rotated: false,
-                                 filters: filters, bias: bias, relu: relu, output: out.baseAddress!,
-                                 cache: kernelCache)
-                    case .im2col, .automatic:
-                        kernel.withUnsafeBufferPointer { w in
-                            convolve(g, input: x.baseAddress!, kernel: w.baseAddress!, filters: filters,
-                                     bias: bias, relu: relu, output: out.baseAddress!)
+                    withBias(residual) { residual in
+                        // Winograd fuses bias and ReLU into its output transform; anything more
+                        // is one pass after it.
+                        let winogradReLU = epilogue == .relu && residual == nil
+                        let after: KernelEpilogue? = winogradReLU || (epilogue == .none && residual == nil)
+                            ? nil : epilogue
+                        switch choice {
+                        case .winograd2:
+                            winograd(WinogradF2.self, g, input: x.baseAddress!, kernel: kernel, rotated: false,
+                                     filters: filters, bias: bias, relu: winogradReLU, output: out.baseAddress!,
+                                     cache: kernelCache)
+                        case .winograd3:
+                            winograd(WinogradF3.self, g, input: x.baseAddress!, kernel: kernel, rotated: false,
+                                     filters: filters, bias: bias, relu: winogradReLU, output: out.baseAddress!,
+                                     cache: kernelCache)
+                        case .winograd4:
+                            winograd(WinogradF4.self, g, input: x.baseAddress!, kernel: kernel, rotated: false,
+                                     filters: filters, bias: bias, relu: winogradReLU, output: out.baseAddress!,
+                                     cache: kernelCache)
+                        case .im2col, .automatic:
+                            kernel.withUnsafeBufferPointer { w in
+                                convolve(g, input: x.baseAddress!, kernel: w.baseAddress!, filters: filters,
+                                         bias: bias, epilogue: epilogue, residual: residual, output: out.baseAddress!)
+                            }
+                            return
                         }
+                        after?.applyInParallel(to: out.baseAddress!, rows: g.outputPixels, width: filters, bias: nil,
+                                               residual: residual)
                     }
                 }
             }
@@ -148,44 +167,92 @@ public enum ConvolutionKernels {
         }
     }
 
-    /// `output = act(im2col(input) · kernel (+ bias))`, every output element written once.
-    /// `reservedBytes`: workspace the caller already holds, counted against the cap.
+    /// `output = epilogue((im2col(input) · kernel + bias) + residual)`, every output element
+    /// written once, each chunk's epilogue run while the chunk is in cache. `reservedBytes`:
+    /// workspace the caller already holds, counted against the cap.
     static func convolve(_ g: WindowGeometry, input x: UnsafePointer<Float>, kernel w: UnsafePointer<Float>,
-                         filters: Int, bias: UnsafePointer<Float>?, relu: Bool, output: UnsafeMutablePointer<Float>,
+                         filters: Int, bias: UnsafePointer<Float>?, epilogue: KernelEpilogue,
+                         residual: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>,
                          reservedBytes: Int = 0) {
         let patch = g.patchLength, count = g.outputPixels
-        if isPointwise(g) {
-            BLAS.sgemm(m: count, n: filters, k: patch, a: x, lda: patch, b: w, ldb: filters, c: output, ldc: filters)
-            epilogue(bias, relu: relu, to: output, rows: count, width: filters, parallel: true)
-            return
-        }
-        let plan = plan(rows: count, rowFloats: patch, outputs: filters, reservedBytes: reservedBytes)
+        let pointwise = isPointwise(g)
+        // A pointwise layer's chunks are sized by the output they write (no column buffer).
+        let plan = plan(rows: count, rowFloats: pointwise ? max(patch, filters) : patch, outputs: filters,
+                        reservedBytes: reservedBytes)
+        let xs = UncheckedSendable(x), ws = UncheckedSendable(w), bs = UncheckedSendable(bias)
+        let os = UncheckedSendable(output), rs = UncheckedSendable(residual)
         if plan.perThread {
             let next = ChunkCounter()
-            let xs = UncheckedSendable(x), ws = UncheckedSendable(w), bs = UncheckedSendable(bias)
-            let os = UncheckedSendable(output)
-            onEveryThread(plan, bufferFloats: plan.rows * patch) { _, columns in
+            onEveryThread(plan, bufferFloats: pointwise ? 1 : plan.rows * patch) { _, columns in
                 while true {
                     let chunk = next.take()
                     guard chunk < plan.chunks else { break }
                     let rows = plan.range(chunk, of: count)
-                    Im2col.gather(g, input: xs.value, rows: rows, into: columns, parallel: false)
+                    let a: UnsafePointer<Float>
+                    if pointwise {
+                        a = xs.value + rows.lowerBound * patch
+                    } else {
+                        Im2col.gather(g, input: xs.value, rows: rows, into: columns, parallel: false)
+                        a = UnsafePointer(columns)
+                    }
                     let c = os.value + rows.lowerBound * filters
-                    BLAS.sgemm(m: rows.count, n: filters, k: patch, a: columns, lda: patch,
+                    BLAS.sgemm(m: rows.count, n: filters, k: patch, a: a, lda: patch,
                                b: ws.value, ldb: filters, c: c, ldc: filters)
-                    epilogue(bs.value, relu: relu, to: c, rows: rows.count, width: filters, parallel: false)
+                    epilogue.apply(to: c, rows: rows.count, width: filters, bias: bs.value,
+                                   residual: rs.value.map { $0 + rows.lowerBound * filters })
                 }
             }
+            return
+        }
+        if pointwise {
+            gemmByColumns(m: count, n: filters, k: patch, a: x, b: w, c: output, epilogue: epilogue, bias: bias,
+                          residual: residual)
             return
         }
         Workspace.shared.withBuffer(floats: plan.rows * patch) { columns in
             for chunk in 0..<plan.chunks {
                 let rows = plan.range(chunk, of: count)
                 Im2col.gather(g, input: x, rows: rows, into: columns, parallel: true)
-                let c = output + rows.lowerBound * filters
-                BLAS.sgemm(m: rows.count, n: filters, k: patch, a: columns, lda: patch, b: w, ldb: filters,
-                           c: c, ldc: filters)
-                epilogue(bias, relu: relu, to: c, rows: rows.count, width: filters, parallel: true)
+                let offset = rows.lowerBound * filters
+                gemmByColumns(m: rows.count, n: filters, k: patch, a: columns, b: w, c: output + offset,
+                              epilogue: epilogue, bias: bias, residual: residual.map { $0 + offset })
+            }
+        }
+    }
+
+    /// Fewest output columns per thread for ``gemmByColumns``: one AVX-512 register block wide
+    /// at least, so each thread's sgemm keeps full-width kernels.
+    static let minimumColumnsPerThread = 32
+
+    /// `c = epilogue((a · b + bias) + residual)` for a GEMM with too few rows to give each
+    /// thread chunks of its own (a small batch of a deep layer): the output columns are split
+    /// over the threads, each running a single-threaded sgemm on its columns and the epilogue
+    /// on them while they are in its cache. Both cores work even at batch 1, and OpenBLAS'
+    /// own threads never wake. `a` is `[m, k]`, `b` `[k, n]`, `c` and `residual` `[m, n]`.
+    static func gemmByColumns(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                              c: UnsafeMutablePointer<Float>, epilogue: KernelEpilogue,
+                              bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?) {
+        let threads = Parallel.isNested ? 1 : min(Parallel.threadCount, n / minimumColumnsPerThread)
+        guard threads > 1, m * n * k >= 1 << 18 else {
+            BLAS.sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: c, ldc: n)
+            epilogue.applyInParallel(to: c, rows: m, width: n, bias: bias, residual: residual)
+            return
+        }
+        // Split points on multiples of 16 columns (a cache line of floats).
+        let blocks = (n + 15) / 16
+        let plan = Plan(rows: 0, chunks: threads, perThread: true, threads: threads)
+        let as_ = UncheckedSendable(a), bs = UncheckedSendable(b), cs = UncheckedSendable(c)
+        let biases = UncheckedSendable(bias), residuals = UncheckedSendable(residual)
+        onEveryThread(plan, bufferFloats: 1) { worker, _ in
+            let first = min(n, blocks * worker / threads * 16), end = min(n, blocks * (worker + 1) / threads * 16)
+            guard first < end else { return }
+            let width = end - first
+            BLAS.sgemm(m: m, n: width, k: k, a: as_.value, lda: k, b: bs.value + first, ldb: n, c: cs.value + first,
+                       ldc: n)
+            for row in 0..<m {
+                epilogue.apply(to: cs.value + row * n + first, rows: 1, width: width,
+                               bias: biases.value.map { $0 + first },
+                               residual: residuals.value.map { $0 + row * n + first })
             }
         }
     }
@@ -193,29 +260,11 @@ public enum ConvolutionKernels {
     /// `c[r, j] = act(c[r, j] + b[j])` (no bias: activation only; nothing for linear).
     static func epilogue(_ bias: UnsafePointer<Float>?, relu: Bool, to c: UnsafeMutablePointer<Float>,
                          rows: Int, width: Int, parallel: Bool) {
-        guard bias != nil || relu else { return }
-        guard parallel else { return epilogueRows(bias, relu: relu, c, rows: rows, width: width) }
-        let cp = UncheckedSendable(c), bp = UncheckedSendable(bias)
-        Parallel.forEachRange(rows, grain: max(1, 16384 / width)) { part in
-            epilogueRows(bp.value, relu: relu, cp.value + part.lowerBound * width, rows: part.count, width: width)
-        }
-    }
-
-    /// The epilogue of `rows` consecutive rows starting at `c`.
-    @inline(__always)
-    static func epilogueRows(_ bias: UnsafePointer<Float>?, relu: Bool, _ c: UnsafeMutablePointer<Float>,
-                             rows: Int, width: Int) {
-        guard let b = bias else {
-            if relu { for i in 0..<rows * width { c[i] = max(c[i], 0) } }
-            return
-        }
-        for r in 0..<rows {
-            let row = c + r * width
-            if relu {
-                for j in 0..<width { row[j] = max(row[j] + b[j], 0) }
-            } else {
-                for j in 0..<width { row[j] += b[j] }
-            }
+        let epilogue: KernelEpilogue = relu ? .relu : .none
+        if parallel {
+            epilogue.applyInParallel(to: c, rows: rows, width: width, bias: bias, residual: nil)
+        } else {
+            epilogue.apply(to: c, rows: rows, width: width, bias: bias, residual: nil)
         }
     }
 
@@ -276,7 +325,7 @@ public enum ConvolutionKernels {
                         Im2col.rotateKernel(w.baseAddress!, height: g.windowHeight, width: g.windowWidth,
                                             inputs: g.channels, outputs: filters, into: rotated)
                         convolve(transposed(g, filters: filters), input: dyp.baseAddress!, kernel: rotated,
-                                 filters: g.channels, bias: nil, relu: false, output: dx.baseAddress!,
+                                 filters: g.channels, bias: nil, epilogue: .none, output: dx.baseAddress!,
                                  reservedBytes: kernel.count * 4)
                     }
                 }

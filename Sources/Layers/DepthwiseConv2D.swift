@@ -89,7 +89,7 @@ public final class DepthwiseConv2D: Layer {
         let k = depthwiseKernel.tracked, b = bias?.tracked
         let recording = Autograd.isRecording
             && (input.requiresGradient || k.requiresGradient || (b?.requiresGradient ?? false))
-        let epilogue: DepthwiseKernels.Epilogue? = recording ? nil : DepthwiseKernels.Epilogue(activation)
+        let epilogue: KernelEpilogue? = recording ? nil : KernelEpilogue(activation)
         let multiplier = depthMultiplier
         let output = Tensor(unsafeUninitializedShape: [g.batch, g.outputHeight, g.outputWidth, outputChannels]) { y in
             input.withUnsafeBufferPointer { x in
@@ -177,26 +177,11 @@ enum DepthwiseKernels {
         return (low <= 0 ? 0 : (low + stride - 1) / stride, min(outputs - 1, t / stride))
     }
 
-    /// What the forward pass applies to its sums before storing them.
-    enum Epilogue: Int32 {
-        case none = 0, relu = 1, gelu = 2
-
-        /// The fused form of `activation`; `nil` when it has none.
-        init?(_ activation: Activation) {
-            switch activation {
-            case .linear: self = .none
-            case .relu: self = .relu
-            case .gelu: self = .gelu
-            case .softmax, .sigmoid, .swish: return nil
-            }
-        }
-    }
-
     /// `y = epilogue(bias + depthwise(x, k))`; writes every element of `y`. Multiplier 1 runs
     /// the C kernel (channels in 16- or 8-wide vectors, ``Kernels``); larger multipliers a scalar
     /// loop, then the epilogue as its own pass.
     static func forward(_ g: WindowGeometry, multiplier: Int, _ x: UnsafePointer<Float>, _ k: UnsafePointer<Float>,
-                        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, epilogue: Epilogue = .none) {
+                        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, epilogue: KernelEpilogue = .none) {
         let C = g.channels, CM = C * multiplier, KW = g.windowWidth, W = g.inputWidth
         let rows = g.batch * g.outputHeight
         let rowWork = g.outputWidth * CM * g.windowHeight * g.windowWidth
@@ -242,17 +227,7 @@ enum DepthwiseKernels {
                 }
             }
         }
-        switch epilogue {
-        case .none: break
-        case .relu:
-            Parallel.forEachRange(rows * g.outputWidth * CM, grain: 1 << 15) { range in
-                for i in range where ys.value[i] < 0 { ys.value[i] = 0 }
-            }
-        case .gelu:
-            Parallel.forEachRange(rows * g.outputWidth * CM, grain: 1 << 15) { range in
-                rubble_gelu(ys.value + range.lowerBound, ys.value + range.lowerBound, range.count)
-            }
-        }
+        epilogue.applyInParallel(to: y, rows: rows * g.outputWidth, width: CM, bias: nil, residual: nil)
     }
 
     /// `dx[n, ih, iw, c] = sum over the outputs whose window covers (ih, iw), and over m, of

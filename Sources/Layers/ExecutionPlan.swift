@@ -62,9 +62,15 @@ public struct ExecutionPlan {
             if names[layer.name] == nil { names[layer.name] = result }
             return result
         }
-        output = try compile(model, [Self.inputValue])
+        let output = try compile(model, [Self.inputValue])
+        self.init(steps: steps, output: output, valueIndex: names)
+    }
+
+    /// A plan of these steps (each reading only the input or earlier steps).
+    init(steps: [Step], output: Int, valueIndex: [String: Int]) {
         self.steps = steps
-        valueIndex = names
+        self.output = output
+        self.valueIndex = valueIndex
         var lastUse = [Int](repeating: Self.inputValue, count: steps.count + 1)
         for (s, step) in steps.enumerated() {
             for input in step.inputs { lastUse[input + 1] = s }
@@ -177,6 +183,7 @@ public protocol SoftmaxOutputLayer: Layer {
 /// same (checked on every use, so a layer appended to a nested `Sequential` is seen too).
 final class PlanCache {
     private var plan: ExecutionPlan?
+    private var inference: ExecutionPlan?
     private var leaves: [ObjectIdentifier] = []
 
     func plan(for model: any Layer) throws -> ExecutionPlan {
@@ -184,9 +191,28 @@ final class PlanCache {
         if let plan, current == leaves { return plan }
         let compiled = try ExecutionPlan(model)
         plan = compiled
+        inference = nil
         leaves = current
         return compiled
     }
 
-    func invalidate() { plan = nil }
+    /// ``ExecutionPlan/fusedForInference()`` of the model's plan, rebuilt with it.
+    func inferencePlan(for model: any Layer) throws -> ExecutionPlan {
+        let base = try plan(for: model)
+        if let inference { return inference }
+        let fused = base.fusedForInference()
+        inference = fused
+        return fused
+    }
+
+    func invalidate() {
+        plan = nil
+        inference = nil
+    }
+}
+
+extension LayerContainer {
+    /// Whether a call with `training` may run the model's inference plan: not training and
+    /// no gradient recorded (the fused steps record none).
+    static func runsInferencePlan(training: Bool) -> Bool { !training && !Autograd.isRecording }
 }

@@ -66,8 +66,13 @@ public final class Graph: LayerContainer {
     /// The plan for this graph alone (built once).
     public func plan() throws -> ExecutionPlan { try planCache.plan(for: self) }
 
+    /// Outside training and gradient recording, through the inference plan (batch
+    /// normalisation folded into convolutions, activations fused, dropout skipped).
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        try plan().forward(input, training: training)
+        if Self.runsInferencePlan(training: training) {
+            return try planCache.inferencePlan(for: self).forward(input, training: false)
+        }
+        return try plan().forward(input, training: training)
     }
 
     public func outputShape(for inputs: [Shape]) throws -> Shape {

@@ -80,6 +80,7 @@ public final class MaxPool2D: Layer {
             && g.outputHeight * 2 <= g.inputHeight && g.outputWidth * 2 <= g.inputWidth {
             return pool2x2(g, x, y, indices)
         }
+        if indices == nil { return poolVectorised(g, x, y) }
         let xp = UncheckedSendable(x), yp = UncheckedSendable(y), ip = UncheckedSendable(indices)
         let c = g.channels
         Parallel.forEachRange(g.batch * g.outputHeight, grain: max(1, 8192 / max(g.outputWidth * c, 1))) { rows in
@@ -103,6 +104,56 @@ public final class MaxPool2D: Layer {
                         }
                         yp.value[outBase + ch] = best
                         ip.value?[outBase + ch] = Int32(bestIndex)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Any window without indices (inference: ResNet's 3x3 stride-2 pool), 16 channels at a
+    /// time, the window clipped to the image as in the general loop (padding is never a value).
+    static func poolVectorised(_ g: WindowGeometry, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        typealias Vector = SIMD16<Float>
+        let xp = UncheckedSendable(x), yp = UncheckedSendable(y)
+        let c = g.channels, vectors = c / Vector.scalarCount
+        Parallel.forEachRange(g.batch * g.outputHeight, grain: max(1, 8192 / max(g.outputWidth * c, 1))) { rows in
+            let source = xp.value
+            for row in rows {
+                let n = row / g.outputHeight, oh = row % g.outputHeight
+                let top = oh * g.strideHeight - g.padTop
+                let firstRow = max(0, top), endRow = min(g.inputHeight, top + g.windowHeight)
+                for ow in 0..<g.outputWidth {
+                    let left = ow * g.strideWidth - g.padLeft
+                    let firstColumn = max(0, left), endColumn = min(g.inputWidth, left + g.windowWidth)
+                    let out = yp.value + (row * g.outputWidth + ow) * c
+                    // A window wholly in the padding (possible only with more padding than
+                    // window) has no value; the general loop gives -infinity there too.
+                    guard firstRow < endRow, firstColumn < endColumn else {
+                        out.update(repeating: -.infinity, count: c)
+                        continue
+                    }
+                    let first = ((n * g.inputHeight + firstRow) * g.inputWidth + firstColumn) * c
+                    for k in 0..<vectors {
+                        let o = k * Vector.scalarCount
+                        var best = UnsafeRawPointer(source + first + o).loadUnaligned(as: Vector.self)
+                        for ih in firstRow..<endRow {
+                            let base = ((n * g.inputHeight + ih) * g.inputWidth) * c + o
+                            for iw in firstColumn..<endColumn {
+                                let v = UnsafeRawPointer(source + base + iw * c).loadUnaligned(as: Vector.self)
+                                best.replace(with: v, where: v .> best)
+                            }
+                        }
+                        UnsafeMutableRawPointer(out + o).storeBytes(of: best, as: Vector.self)
+                    }
+                    for ch in vectors * Vector.scalarCount..<c {
+                        var best = source[first + ch]
+                        for ih in firstRow..<endRow {
+                            let base = ((n * g.inputHeight + ih) * g.inputWidth) * c + ch
+                            for iw in firstColumn..<endColumn where source[base + iw * c] > best {
+                                best = source[base + iw * c]
+                            }
+                        }
+                        out[ch] = best
                     }
                 }
             }

@@ -37,8 +37,13 @@ public final class Sequential: LayerContainer {
     /// The plan this model runs through (built once, rebuilt after `append`).
     public func plan() throws -> ExecutionPlan { try planCache.plan(for: self) }
 
+    /// Outside training and gradient recording, through the inference plan (batch
+    /// normalisation folded into convolutions, activations fused, dropout skipped).
     public func callAsFunction(_ input: Tensor, training: Bool) throws -> Tensor {
-        try plan().forward(input, training: training)
+        if Self.runsInferencePlan(training: training) {
+            return try planCache.inferencePlan(for: self).forward(input, training: false)
+        }
+        return try plan().forward(input, training: training)
     }
 
     public func outputShape(for inputs: [Shape]) throws -> Shape {
@@ -49,7 +54,10 @@ public final class Sequential: LayerContainer {
     /// The output before the final softmax (a final `Dense` with softmax gives its
     /// pre-activation; a final `Softmax` layer is skipped). Losses take these.
     public func logits(_ input: Tensor, training: Bool = false) throws -> Tensor {
-        try plan().logits(input, training: training)
+        if Self.runsInferencePlan(training: training) {
+            return try planCache.inferencePlan(for: self).logits(input, training: false)
+        }
+        return try plan().logits(input, training: training)
     }
 
     /// The layer (at any depth) with this name.

@@ -81,7 +81,13 @@ typedef struct {
 } rubble_window_geometry;
 
 /* What is applied to a convolution's sums before they are stored. */
-enum { RUBBLE_EPILOGUE_NONE = 0, RUBBLE_EPILOGUE_RELU = 1, RUBBLE_EPILOGUE_GELU = 2 };
+enum {
+    RUBBLE_EPILOGUE_NONE = 0,
+    RUBBLE_EPILOGUE_RELU = 1,  /* max(x, 0), NaN passes */
+    RUBBLE_EPILOGUE_GELU = 2,  /* exact (erf) GELU */
+    RUBBLE_EPILOGUE_RELU6 = 3, /* min(max(x, 0), 6), NaN passes */
+    RUBBLE_EPILOGUE_SWISH = 4, /* x * sigmoid(x) */
+};
 
 /* Depthwise convolution with one filter per channel (depth multiplier 1), NHWC: output rows
    `first_row..<end_row` of the batch · output_height rows, each output pixel the bias (none
@@ -89,5 +95,10 @@ enum { RUBBLE_EPILOGUE_NONE = 0, RUBBLE_EPILOGUE_RELU = 1, RUBBLE_EPILOGUE_GELU 
    epilogue. `kernel` is [window_height, window_width, channels]. */
 void rubble_depthwise_rows(const rubble_window_geometry *geometry, const float *x, const float *kernel,
                            const float *bias, float *y, long first_row, long end_row, int epilogue);
+
+/* A convolution's output pass over `rows` rows of `width` values in place:
+   c = epilogue((c + bias) + residual), the bias (`width` values, NULL for none) added first,
+   then the residual (`rows * width` values laid out as c, NULL for none). */
+void rubble_epilogue_rows(float *c, const float *bias, const float *residual, long rows, long width, int epilogue);
 
 #endif

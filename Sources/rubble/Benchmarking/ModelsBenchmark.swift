@@ -76,11 +76,12 @@ struct BenchModels: ParsableCommand {
         if options.json { print(String(decoding: try JSONEncoder.pretty.encode(rows), as: UTF8.self)) }
     }
 
-    /// One pass step by step through the model's plan, timing each step: milliseconds per
-    /// Keras layer class, largest first.
+    /// One pass step by step through the model's inference plan (the plan `model(x)` runs,
+    /// with fused steps), timing each step: milliseconds per Keras layer class (a fused step's
+    /// classes joined by `+`), largest first.
     static func timeByLayerClass(_ arch: Architecture, imageSize: Int, batch: Int) throws -> [(String, Double)] {
         let model = try arch.makeBase(imageSize: imageSize, seed: 1)
-        let plan = try ExecutionPlan(model)
+        let plan = try ExecutionPlan(model).fusedForInference()
         var rng = SeededGenerator(seed: 2)
         let x = Tensor.uniform([batch, imageSize, imageSize, 3], low: -1, high: 1, using: &rng)
         var totals: [String: Double] = [:]
@@ -94,11 +95,20 @@ struct BenchModels: ParsableCommand {
                         do { state = try plan.advance(state, through: index, training: false) } catch { failure = error }
                     }
                     if let failure { throw failure }
-                    totals[plan.steps[index].layer.kerasClassName, default: 0] += seconds * 1e3
+                    totals[kind(of: plan.steps[index].layer), default: 0] += seconds * 1e3
                 }
             }
         }
         return totals.sorted { $0.value > $1.value }
+    }
+
+    /// The layer's Keras class(es), and a convolution's window and stride (`Conv2D 1x1/1`).
+    static func kind(of layer: any Layer) -> String {
+        var conv = layer as? Conv2D
+        if let fused = layer as? FusedConvolution, case let .convolution(c) = fused.base { conv = c }
+        guard let conv else { return layer.kerasClassName }
+        let window = "\(conv.kernel.shape[0])x\(conv.kernel.shape[1])/\(conv.stride.height)"
+        return layer.kerasClassName.replacingOccurrences(of: "Conv2D", with: "Conv2D " + window)
     }
 
     static func measure(_ arch: Architecture, imageSize: Int, batch: Int, runs: Int,
