@@ -88,3 +88,12 @@ void rubble_depthwise_rows(const rubble_window_geometry *geometry, const float *
 void rubble_epilogue_rows(float *c, const float *bias, const float *residual, long rows, long width, int epilogue) {
     kernels()->epilogue_rows(c, bias, residual, rows, width, epilogue);
 }
+void rubble_gemm_pack(const float *b, long k, long n, long ldb, float *packed) {
+    kernels()->gemm_pack(b, k, n, ldb, packed);
+}
+void rubble_gemm_packed(long first_row, long end_row, long first_panel, long end_panel, long n, long k,
+                        const float *a, long lda, const float *packed, float *c, long ldc, const float *bias,
+                        const float *residual, long ldr, int epilogue) {
+    kernels()->gemm_packed(first_row, end_row, first_panel, end_panel, n, k, a, lda, packed, c, ldc, bias, residual,
+                           ldr, epilogue);
+}

@@ -67,6 +67,7 @@ static inline float max8(__m256 v) {
 #define VISRA1(a) _mm256_srai_epi32(a, 1)
 #define VISHL23(a) _mm256_slli_epi32(a, 23)
 
+#define GEMM_MR 2
 #include "kernels_body.h"
 
 #ifdef __clang__

@@ -55,6 +55,7 @@ static inline __m512 reciprocal(__m512 a) {
 #define VISRA1(a) _mm512_srai_epi32(a, 1)
 #define VISHL23(a) _mm512_slli_epi32(a, 23)
 
+#define GEMM_MR 12
 #include "kernels_body.h"
 
 #ifdef __clang__

@@ -397,8 +397,11 @@ static void NAME(depthwise_rows)(const rubble_window_geometry *g, const float *x
 }
 #undef RUBBLE_DEPTHWISE_TAPS
 
+#include "gemm_body.h"
+
 const rubble_kernel_table NAME(rubble_kernels) = {
     NAME(exp_array), NAME(erf_array), NAME(softmax_rows), NAME(softmax_pullback_rows), NAME(gelu),
     NAME(gelu_backward), NAME(sigmoid), NAME(swish), NAME(layer_norm_rows), NAME(add_layer_norm_rows),
-    NAME(fill_rows), NAME(resized_sum_row), NAME(depthwise_rows), NAME(epilogue_rows),
+    NAME(fill_rows), NAME(resized_sum_row), NAME(depthwise_rows), NAME(epilogue_rows), NAME(gemm_pack),
+    NAME(gemm_packed),
 };

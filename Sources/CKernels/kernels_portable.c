@@ -41,5 +41,6 @@ static inline vf float_of(vi i) { vf v; memcpy(&v, &i, sizeof v); return v; }
 #define VISRA1(a) ((a) >> 1)
 #define VISHL23(a) ((vi)((uint32_t)(a) << 23))
 
+#define GEMM_MR 1
 #include "kernels_body.h"
 

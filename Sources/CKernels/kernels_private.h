@@ -22,6 +22,9 @@ typedef struct {
     void (*depthwise_rows)(const rubble_window_geometry *, const float *, const float *, const float *, float *, long,
                            long, int);
     void (*epilogue_rows)(float *, const float *, const float *, long, long, int);
+    void (*gemm_pack)(const float *, long, long, long, float *);
+    void (*gemm_packed)(long, long, long, long, long, long, const float *, long, const float *, float *, long,
+                        const float *, const float *, long, int);
 } rubble_kernel_table;
 
 extern const rubble_kernel_table rubble_kernels_portable;

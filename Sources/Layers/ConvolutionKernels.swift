@@ -118,9 +118,13 @@ public enum ConvolutionKernels {
                                      filters: filters, bias: bias, relu: winogradReLU, output: out.baseAddress!,
                                      cache: kernelCache)
                         case .im2col, .automatic:
+                            let packed = usesPackedKernels ? kernelCache?.packed(kernel) : nil
                             kernel.withUnsafeBufferPointer { w in
-                                convolve(g, input: x.baseAddress!, kernel: w.baseAddress!, filters: filters,
-                                         bias: bias, epilogue: epilogue, residual: residual, output: out.baseAddress!)
+                                withBias(packed) { packed in
+                                    convolve(g, input: x.baseAddress!, kernel: w.baseAddress!, packedKernel: packed,
+                                             filters: filters, bias: bias, epilogue: epilogue, residual: residual,
+                                             output: out.baseAddress!)
+                                }
                             }
                             return
                         }
@@ -167,10 +171,17 @@ public enum ConvolutionKernels {
         }
     }
 
+    /// Whether forward passes with a cached kernel multiply by the kernel packed once
+    /// (`PackedGEMM`) rather than through OpenBLAS, which packs it again in every call. Tests
+    /// and benchmarks compare the two.
+    @TaskLocal public static var usesPackedKernels = true
+
     /// `output = epilogue((im2col(input) · kernel + bias) + residual)`, every output element
-    /// written once, each chunk's epilogue run while the chunk is in cache. `reservedBytes`:
-    /// workspace the caller already holds, counted against the cap.
+    /// written once, each chunk's epilogue run while the chunk is in cache. `packedKernel`:
+    /// the kernel packed by `PackedGEMM.pack`, used instead of `kernel` when given.
+    /// `reservedBytes`: workspace the caller already holds, counted against the cap.
     static func convolve(_ g: WindowGeometry, input x: UnsafePointer<Float>, kernel w: UnsafePointer<Float>,
+                         packedKernel: UnsafePointer<Float>? = nil,
                          filters: Int, bias: UnsafePointer<Float>?, epilogue: KernelEpilogue,
                          residual: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>,
                          reservedBytes: Int = 0) {
@@ -180,7 +191,7 @@ public enum ConvolutionKernels {
         let plan = plan(rows: count, rowFloats: pointwise ? max(patch, filters) : patch, outputs: filters,
                         reservedBytes: reservedBytes)
         let xs = UncheckedSendable(x), ws = UncheckedSendable(w), bs = UncheckedSendable(bias)
-        let os = UncheckedSendable(output), rs = UncheckedSendable(residual)
+        let os = UncheckedSendable(output), rs = UncheckedSendable(residual), ps = UncheckedSendable(packedKernel)
         if plan.perThread {
             let next = ChunkCounter()
             onEveryThread(plan, bufferFloats: pointwise ? 1 : plan.rows * patch) { _, columns in
@@ -196,15 +207,25 @@ public enum ConvolutionKernels {
                         a = UnsafePointer(columns)
                     }
                     let c = os.value + rows.lowerBound * filters
+                    let residual = rs.value.map { $0 + rows.lowerBound * filters }
+                    if let packed = ps.value {
+                        PackedGEMM.multiply(m: rows.count, n: filters, k: patch, a: a, packed: packed, c: c,
+                                            epilogue: epilogue, bias: bs.value, residual: residual, parallel: false)
+                        continue
+                    }
                     BLAS.sgemm(m: rows.count, n: filters, k: patch, a: a, lda: patch,
                                b: ws.value, ldb: filters, c: c, ldc: filters)
-                    epilogue.apply(to: c, rows: rows.count, width: filters, bias: bs.value,
-                                   residual: rs.value.map { $0 + rows.lowerBound * filters })
+                    epilogue.apply(to: c, rows: rows.count, width: filters, bias: bs.value, residual: residual)
                 }
             }
             return
         }
         if pointwise {
+            if let packedKernel {
+                PackedGEMM.multiply(m: count, n: filters, k: patch, a: x, packed: packedKernel, c: output,
+                                    epilogue: epilogue, bias: bias, residual: residual, parallel: true)
+                return
+            }
             gemmByColumns(m: count, n: filters, k: patch, a: x, b: w, c: output, epilogue: epilogue, bias: bias,
                           residual: residual)
             return
@@ -214,8 +235,14 @@ public enum ConvolutionKernels {
                 let rows = plan.range(chunk, of: count)
                 Im2col.gather(g, input: x, rows: rows, into: columns, parallel: true)
                 let offset = rows.lowerBound * filters
-                gemmByColumns(m: rows.count, n: filters, k: patch, a: columns, b: w, c: output + offset,
-                              epilogue: epilogue, bias: bias, residual: residual.map { $0 + offset })
+                if let packedKernel {
+                    PackedGEMM.multiply(m: rows.count, n: filters, k: patch, a: columns, packed: packedKernel,
+                                        c: output + offset, epilogue: epilogue, bias: bias,
+                                        residual: residual.map { $0 + offset }, parallel: true)
+                } else {
+                    gemmByColumns(m: rows.count, n: filters, k: patch, a: columns, b: w, c: output + offset,
+                                  epilogue: epilogue, bias: bias, residual: residual.map { $0 + offset })
+                }
             }
         }
     }

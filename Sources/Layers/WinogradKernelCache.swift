@@ -20,14 +20,40 @@ public final class WinogradKernelCache: Sendable {
     }
 
     private let entry = Mutex<Entry?>(nil)
+    /// The kernel packed for `PackedGEMM` (the im2col and pointwise paths), kept the same way.
+    private struct PackedEntry: @unchecked Sendable {
+        var kernel: Tensor
+        var address: UnsafePointer<Float>?
+        var packed: Tensor
+    }
+    private let packedEntry = Mutex<PackedEntry?>(nil)
 
     public init() {}
 
     /// Whether an entry is held.
-    public var isEmpty: Bool { entry.withLock { $0 == nil } }
+    public var isEmpty: Bool { entry.withLock { $0 == nil } && packedEntry.withLock { $0 == nil } }
 
-    /// Drops the entry (and with it the reference to the kernel's storage).
-    public func clear() { entry.withLock { $0 = nil } }
+    /// Drops the entries (and with them the references to the kernel's storage).
+    public func clear() {
+        entry.withLock { $0 = nil }
+        packedEntry.withLock { $0 = nil }
+    }
+
+    /// `kernel` (`[kh, kw, in, out]`, the GEMM's `[kh * kw * in, out]` operand) packed in
+    /// panels (`PackedGEMM.pack`), from the entry when it was made from this very storage.
+    func packed(_ kernel: Tensor) -> Tensor {
+        let address = kernel.withUnsafeBufferPointer { $0.baseAddress }
+        if let hit = packedEntry.withLock({ e -> Tensor? in
+            guard let e, e.address == address, e.kernel.shape == kernel.shape else { return nil }
+            return e.packed
+        }) {
+            return hit
+        }
+        let packed = PackedGEMM.pack(kernel)
+        let kept = kernel.detached
+        packedEntry.withLock { $0 = PackedEntry(kernel: kept, address: address, packed: packed) }
+        return packed
+    }
 
     /// `U` of `kernel` (`[3, 3, inputs, outputs]`) for variant `W` as `[α², inputs, outputs]`,
     /// from the entry when it was made from this very storage, else computed and kept.

@@ -101,4 +101,24 @@ void rubble_depthwise_rows(const rubble_window_geometry *geometry, const float *
    then the residual (`rows * width` values laid out as c, NULL for none). */
 void rubble_epilogue_rows(float *c, const float *bias, const float *residual, long rows, long width, int epilogue);
 
+/* Columns per panel of a packed GEMM operand (every variant uses the same layout). */
+#define RUBBLE_GEMM_PANEL 32
+
+/* Floats of `rubble_gemm_pack`'s output for a [k, n] operand: ceil(n / 32) panels of k x 32. */
+static inline long rubble_gemm_packed_count(long k, long n) {
+    return (n + RUBBLE_GEMM_PANEL - 1) / RUBBLE_GEMM_PANEL * RUBBLE_GEMM_PANEL * k;
+}
+
+/* Packs b ([k, n] row-major, leading dimension ldb) into panels of 32 columns: panel p holds,
+   for each of the k rows, columns 32p..<32p+32 (zeros past n). */
+void rubble_gemm_pack(const float *b, long k, long n, long ldb, float *packed);
+
+/* Rows first_row..<end_row and panels first_panel..<end_panel of
+   c = epilogue((a · b + bias) + residual), b given packed by rubble_gemm_pack: a is [m, k]
+   (leading dimension lda), c [m, n] (ldc), bias n values or NULL, residual [m, n] (ldr) or
+   NULL. Single-threaded; disjoint ranges may run on different threads. */
+void rubble_gemm_packed(long first_row, long end_row, long first_panel, long end_panel, long n, long k,
+                        const float *a, long lda, const float *packed, float *c, long ldc, const float *bias,
+                        const float *residual, long ldr, int epilogue);
+
 #endif
