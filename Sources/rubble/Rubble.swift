@@ -24,6 +24,10 @@ struct Rubble: ParsableCommand {
         }
         do {
             var command = try parseAsRoot(arguments)
+            let settings = KernelEnvironment.problems()
+            if !settings.isEmpty {
+                throw ValidationError(settings.joined(separator: "; "))
+            }
             try BLAS.ensureLoaded()
             try command.run()
         } catch {

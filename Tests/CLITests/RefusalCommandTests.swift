@@ -75,6 +75,21 @@ final class RefusalCommandTests: XCTestCase {
                           says: "--image-size must be in 32...4096 for vgg19, got 16")
     }
 
+    func testInvalidKernelSettingsInTheEnvironmentAreRefused() throws {
+        for (variable, value, says) in [("RUBBLE_THREADS", "two", "RUBBLE_THREADS is 'two'"),
+                                        ("RUBBLE_THREADS", "0", "from 1 to 1024"),
+                                        ("RUBBLE_THREADS", "100000", "RUBBLE_THREADS is '100000'"),
+                                        ("OPENBLAS_CORETYPE", "Skylake-X", "OPENBLAS_CORETYPE is 'Skylake-X'")] {
+            let outcome = try ToolRunner.run(["predict", "--random-weights", image], environment: [variable: value])
+            XCTAssertEqual(outcome.status, 64, "\(variable)=\(value): \(outcome.standardError)")
+            XCTAssertTrue(outcome.standardError.contains(says), "\(variable)=\(value): \(outcome.standardError)")
+            XCTAssertEqual(outcome.standardOutput, "", "nothing is computed")
+        }
+        let fine = try ToolRunner.run(["predict", "--random-weights", image],
+                                      environment: ["RUBBLE_THREADS": "1", "OPENBLAS_CORETYPE": "haswell"])
+        XCTAssertEqual(fine.status, 0, "valid settings (case as OpenBLAS ignores it): \(fine.standardError)")
+    }
+
     func testTrainingNeedsTwoClassesWithImages() throws {
         let directory = try temporaryDirectory(self)
         let one = try imageFolder(["damage"], counts: [4], in: directory.appendingPathComponent("one"))
