@@ -153,10 +153,13 @@ public enum ConvolutionKernels {
                                              bias: UnsafePointer<Float>?, relu: Bool,
                                              output: UnsafeMutablePointer<Float>, cache: WinogradKernelCache?) {
         if let cache {
-            let u = cache.transformed(W.self, kernel: kernel, rotated: rotated)
+            // The forward kernel, fixed, is also packed for PackedGEMM (the rotated one is read
+            // transposed, which the packed GEMM does not take).
+            let packed = !rotated && usesPackedKernels
+            let u = cache.transformed(W.self, kernel: kernel, rotated: rotated, packed: packed)
             u.withUnsafeBufferPointer { u in
                 Winograd.convolve(W.self, g, input: x, transformedKernel: u.baseAddress!, kernelTransposed: rotated,
-                                  filters: filters, bias: bias, relu: relu, output: output)
+                                  kernelPacked: packed, filters: filters, bias: bias, relu: relu, output: output)
             }
             return
         }

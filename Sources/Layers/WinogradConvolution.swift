@@ -1,3 +1,4 @@
+import CKernels
 import Tensor
 
 /// Winograd convolution for 3x3 stride-1 layers (see `WinogradTransforms.swift` for the
@@ -153,8 +154,13 @@ public enum Winograd {
     /// g.channels`, from the transformed kernel `u`: `[α², inputs, filters]`, or with
     /// `kernelTransposed` `[α², filters, inputs]` (the rotated kernel of backward data).
     /// Every output element is written once.
+    ///
+    /// With `kernelPacked`, `u` holds each position's `[inputs, filters]` packed for
+    /// `PackedGEMM` (`rubble_gemm_packed_count(inputs, filters)` floats apart) and the α² GEMMs
+    /// run on it, single-threaded per chunk or per run of positions: no repacking per call.
     static func convolve<W: WinogradVariant>(_ variant: W.Type, _ g: WindowGeometry, input x: UnsafePointer<Float>,
                                              transformedKernel u: UnsafePointer<Float>, kernelTransposed: Bool,
+                                             kernelPacked: Bool = false,
                                              filters: Int, bias: UnsafePointer<Float>?, relu: Bool,
                                              output y: UnsafeMutablePointer<Float>) {
         let tiling = WinogradTiling(g, outputTile: W.outputTile)
@@ -168,6 +174,14 @@ public enum Winograd {
         @inline(__always)
         func multiply(_ v: UnsafePointer<Float>, _ mo: UnsafeMutablePointer<Float>, rows: Int,
                       positions range: Range<Int>) {
+            if kernelPacked {
+                let stride = rubble_gemm_packed_count(k, n), panels = (n + 31) / 32
+                for p in range {
+                    rubble_gemm_packed(0, rows, 0, panels, n, k, v + p * plan.rows * k, k, us.value + p * stride,
+                                       mo + p * plan.rows * n, n, nil, nil, n, KernelEpilogue.none.rawValue)
+                }
+                return
+            }
             for p in range {
                 BLAS.sgemm(transposeB: kernelTransposed, m: rows, n: n, k: k,
                            a: v + p * plan.rows * k, lda: k,

@@ -1,3 +1,4 @@
+import CKernels
 import Synchronization
 import Tensor
 
@@ -16,6 +17,7 @@ public final class WinogradKernelCache: Sendable {
         var address: UnsafePointer<Float>?
         var outputTile: Int
         var rotated: Bool
+        var packed: Bool
         var transformed: Tensor
     }
 
@@ -56,27 +58,44 @@ public final class WinogradKernelCache: Sendable {
     }
 
     /// `U` of `kernel` (`[3, 3, inputs, outputs]`) for variant `W` as `[α², inputs, outputs]`,
-    /// from the entry when it was made from this very storage, else computed and kept.
-    func transformed<W: WinogradVariant>(_: W.Type, kernel: Tensor, rotated: Bool) -> Tensor {
+    /// or with `packed` each position's `[inputs, outputs]` packed for `PackedGEMM` (positions
+    /// `rubble_gemm_packed_count(inputs, outputs)` floats apart), from the entry when it was
+    /// made from this very storage, else computed and kept.
+    func transformed<W: WinogradVariant>(_: W.Type, kernel: Tensor, rotated: Bool, packed: Bool = false) -> Tensor {
         let address = kernel.withUnsafeBufferPointer { $0.baseAddress }
         if let hit = entry.withLock({ e -> Tensor? in
             guard let e, e.address == address, e.kernel.shape == kernel.shape, e.outputTile == W.outputTile,
-                  e.rotated == rotated else { return nil }
+                  e.rotated == rotated, e.packed == packed else { return nil }
             return e.transformed
         }) {
             return hit
         }
         let inputs = kernel.shape[2], outputs = kernel.shape[3]
-        let u = Tensor(unsafeUninitializedShape: [W.positions, inputs, outputs]) { u in
+        let plain = Tensor(unsafeUninitializedShape: [W.positions, inputs, outputs]) { u in
             kernel.withUnsafeBufferPointer { w in
                 Winograd.transformKernel(W.self, w.baseAddress!, inputs: inputs, outputs: outputs, rotated: rotated,
                                          into: u.baseAddress!)
             }
         }
+        let result = packed ? Self.packPositions(plain, positions: W.positions, inputs: inputs, outputs: outputs) : plain
         let kept = kernel.detached
         entry.withLock {
-            $0 = Entry(kernel: kept, address: address, outputTile: W.outputTile, rotated: rotated, transformed: u)
+            $0 = Entry(kernel: kept, address: address, outputTile: W.outputTile, rotated: rotated, packed: packed,
+                       transformed: result)
         }
-        return u
+        return result
+    }
+
+    /// Each position's `[inputs, outputs]` of `u` packed by `rubble_gemm_pack`, one after another.
+    static func packPositions(_ u: Tensor, positions: Int, inputs: Int, outputs: Int) -> Tensor {
+        let stride = rubble_gemm_packed_count(inputs, outputs)
+        return Tensor(unsafeUninitializedShape: [positions * stride]) { out in
+            u.withUnsafeBufferPointer { plain in
+                for p in 0..<positions {
+                    rubble_gemm_pack(plain.baseAddress! + p * inputs * outputs, inputs, outputs, outputs,
+                                     out.baseAddress! + p * stride)
+                }
+            }
+        }
     }
 }

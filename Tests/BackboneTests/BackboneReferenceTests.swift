@@ -9,6 +9,22 @@ import Zoo
 /// ResNet50, MobileNetV2 and EfficientNet against tf_keras' own graphs
 /// (`Tests/Fixtures/keras_backbones/`): names, weights loading, inference outputs.
 final class BackboneReferenceTests: XCTestCase {
+    /// The inference plan of each full-size base folds every BatchNormalization, activation
+    /// layer and dropout into a convolution (ResNet's stem pool keeps its padding, which pads a
+    /// max pool): the step counts below are what it leaves (of 174, 153 and 236; ResNet50's
+    /// identity blocks run in 3 steps, its projection blocks in 4).
+    func testTheInferencePlanFusesEveryBatchNormAndActivation() throws {
+        for (arch, expectedSteps) in [(Architecture.resnet50, 55), (.mobilenetv2, 52), (.efficientnetb0, 131)] {
+            let plain = try ExecutionPlan(arch.makeBase(imageSize: 32, seed: 1))
+            let fused = plain.fusedForInference()
+            let unfused = fused.steps.map(\.layer.kerasClassName)
+                .filter { ["BatchNormalization", "ReLU", "Activation", "Dropout"].contains($0) }
+            XCTAssertEqual(unfused, [], "\(arch): layers left unfused")
+            XCTAssertEqual(fused.steps.count, expectedSteps, "\(arch): \(plain.steps.count) steps before")
+            XCTAssertEqual(fused.output, fused.steps.count - 1)
+        }
+    }
+
     func checkInference(_ net: Backbone) throws {
         let model = try net.transfer()
         let x = try net.tensor("x")

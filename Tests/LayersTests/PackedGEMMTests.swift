@@ -146,4 +146,29 @@ final class PackedGEMMTests: XCTestCase {
             XCTAssertFalse(cache.isEmpty, "case \(i): the packed kernel is kept")
         }
     }
+    /// Winograd's α² GEMMs on the packed transformed kernel equal OpenBLAS' on the plain one,
+    /// per-thread chunks (batch 4) and one chunk split by positions (batch 1), every variant.
+    func testWinogradOnThePackedTransformedKernelEqualsOpenBLAS() throws {
+        var rng = SeededGenerator(seed: 80)
+        let kernel = Tensor.glorotUniform([3, 3, 64, 70], using: &rng)
+        let bias = randomTensor([70], seed: 81)
+        for (b, shape) in ([[4, 20, 21, 64], [1, 9, 9, 64]] as [Shape]).enumerated() {
+            let x = randomTensor(shape, seed: 82 + UInt64(b))
+            let g = try XCTUnwrap(WindowGeometry(input: shape, window: (3, 3), stride: (1, 1), padding: .same))
+            for algorithm in [ConvolutionAlgorithm.winograd2, .winograd3, .winograd4] {
+                let cache = WinogradKernelCache()
+                func run(packed: Bool) -> Tensor {
+                    ConvolutionKernels.$usesPackedKernels.withValue(packed) {
+                        ConvolutionKernels.$algorithm.withValue(algorithm) {
+                            ConvolutionKernels.forward(g, input: x, kernel: kernel, bias: bias, relu: true,
+                                                       kernelCache: cache)
+                        }
+                    }
+                }
+                let reference = run(packed: false)
+                assertClose(run(packed: true), reference, tolerance: 1e-5, "\(shape) \(algorithm) packed")
+                assertClose(run(packed: true), reference, tolerance: 1e-5, "\(shape) \(algorithm) packed, cached")
+            }
+        }
+    }
 }

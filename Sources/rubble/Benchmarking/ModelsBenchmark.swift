@@ -36,6 +36,9 @@ struct BenchModels: ParsableCommand {
     @Flag(help: "Also print where the time goes: milliseconds per batch by Keras layer class (one extra pass per case).")
     var layers = false
 
+    @Flag(help: "Multiply by OpenBLAS, which packs the weights in every call, instead of by the kernels packed once (to compare the two).")
+    var openblasKernels = false
+
     @OptionGroup var options: MeasureOptions
 
     var parsedCases: [(size: Int, batch: Int)] { Measurement.networkCases(cases) ?? [] }
@@ -49,6 +52,10 @@ struct BenchModels: ParsableCommand {
     }
 
     func run() throws {
+        try ConvolutionKernels.$usesPackedKernels.withValue(!openblasKernels) { try measureAll() }
+    }
+
+    private func measureAll() throws {
         if !options.json {
             print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) threads; \(options.statistic.rawValue) of "
                   + "\(options.runs) runs (x5 at batch 1)")
